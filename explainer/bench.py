@@ -1,0 +1,165 @@
+"""`python -m explainer bench`: how fast the DiT and a DDIM trajectory run on this machine.
+
+Every figure comes from one run, and each ratio from two things timed in turn, rep after rep, so a shared,
+noisy machine slows both alike: the DiT's forward against torch's own matmul at the DiT's GEMM shapes
+(the same FLOPs with nothing else), and against diffusers' DiTTransformer2DModel on the same square
+image case.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import replace
+
+import torch
+
+from . import diffusion
+from .device import autocast, compute_dtype, cpu_bf16, cpu_supports_bf16, pick_device, synchronize
+from .dit import CONFIGS, DiTConfig, build_dit, count_params, forward_flops, gemm_shapes, get_config
+from .errors import ExplainerError
+from .patches import PatchGrid, fit_size
+
+DEFAULT_FRAMES = 16
+SOURCE_SIZE = (720, 1280)  # a 16:9 clip, brought to the working size the explainer uses
+MAX_SIDE = 128
+DIFFUSERS_SIDE, DIFFUSERS_BATCH = 128, 8  # the square 2D case both models can run
+
+
+def timed(fn, device) -> float:
+    """Seconds one call of fn takes, GPU work included."""
+    synchronize(device)
+    started = time.perf_counter()
+    fn()
+    synchronize(device)
+    return time.perf_counter() - started
+
+
+def alternate(fns, device, reps: int, warmup: int = 2) -> list[float]:
+    """Median seconds of each function, timed in turn rep after rep, so that drift in the load of a shared
+    machine hits them all alike."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    times = [[timed(fn, device) for fn in fns] for _ in range(reps)]
+    return [statistics.median(column) for column in zip(*times)]
+
+
+def default_grid(patch) -> PatchGrid:
+    """The explainer's default clip: 16 frames of a 16:9 source at its working size (16x72x128)."""
+    height, width = fit_size(*SOURCE_SIZE, MAX_SIDE, patch[1], patch[2])
+    return PatchGrid(DEFAULT_FRAMES, height, width, patch)
+
+
+def gemm_pass(config: DiTConfig, tokens: int, device):
+    """A function that runs plain torch.matmul at every GEMM shape of one forward, each as often as the
+    forward does: the same FLOPs with nothing else, in the number format the model computes in."""
+    dtype = compute_dtype(device)
+    operands = [(gemm.count, torch.randn(gemm.batch, gemm.m, gemm.k, device=device, dtype=dtype).squeeze(0),
+                 torch.randn(gemm.batch, gemm.k, gemm.n, device=device, dtype=dtype).squeeze(0))
+                for gemm in gemm_shapes(config, tokens)]
+
+    def run():
+        for count, a, b in operands:
+            for _ in range(count):
+                a @ b
+
+    return run
+
+
+def vs_diffusers(config: DiTConfig, device, reps: int) -> dict:
+    """Our forward time over diffusers' DiTTransformer2DModel's, same depth, width, heads, patch and tokens
+    (a 128x128 image, patch 8, batch 8: 256 tokens each; a one-frame clip with pt = 1 for ours)."""
+    try:
+        from diffusers import DiTTransformer2DModel
+        from diffusers.utils import logging as diffusers_logging
+    except ImportError as error:
+        return {"vs_diffusers_ratio": None, "vs_diffusers_note": f"diffusers not importable: {error}"}
+    diffusers_logging.set_verbosity_error()
+    _, ph, pw = config.patch
+    ours = build_dit(replace(config, patch=(1, ph, pw)), device=device).eval()
+    theirs = DiTTransformer2DModel(
+        num_attention_heads=config.heads, attention_head_dim=config.width // config.heads, in_channels=3,
+        out_channels=3, num_layers=config.depth, sample_size=DIFFUSERS_SIDE, patch_size=ph,
+    ).to(device).eval()
+    side, batch = DIFFUSERS_SIDE, DIFFUSERS_BATCH
+    image = torch.randn(batch, 1, side, side, 3, device=device)  # (B, T=1, H, W, C)
+    image_first = image[:, 0].permute(0, 3, 1, 2).contiguous()  # (B, C, H, W) as diffusers wants
+    t = torch.full((batch,), 500, device=device)
+    labels = torch.zeros(batch, dtype=torch.long, device=device)
+    with torch.inference_mode(), autocast(device):
+        ours_s, theirs_s = alternate([lambda: ours(image, t),
+                                      lambda: theirs(image_first, timestep=t, class_labels=labels)], device, reps)
+    return {
+        "vs_diffusers_ratio": ours_s / theirs_s,
+        "vs_diffusers_ms": [ours_s * 1e3, theirs_s * 1e3],
+        "vs_diffusers_case": f"{batch}x{side}x{side} patch {ph}, {(side // ph) ** 2} tokens each",
+    }
+
+
+def ddim_seconds(model, grid: PatchGrid, device, steps: int) -> float:
+    """Wall time of a whole DDIM trajectory from pure noise, every step's x0_hat kept (as the page does)."""
+    schedule = diffusion.get_schedule("linear")
+    shape = (1, grid.frames, grid.height, grid.width, grid.channels)
+
+    def trajectory():
+        kept = [step.x0_hat for step in diffusion.ddim(model, schedule, shape, steps=steps, device=device)]
+        assert len(kept) == steps
+
+    return timed(trajectory, device)
+
+
+def cpu_bf16_figures(model, clip, t, grid: PatchGrid, reps: int, ddim_steps: int) -> dict:
+    """The opt-in bf16 autocast on an AMX CPU: its forward timed in turn with the float32 one, and a DDIM
+    trajectory. Empty where the CPU has no bf16 hardware."""
+    if clip.device.type != "cpu" or not cpu_supports_bf16():
+        return {}
+
+    def forward(bf16: bool):
+        with cpu_bf16(bf16):
+            model(clip, t)
+
+    with torch.inference_mode():
+        fp32_s, bf16_s = alternate([lambda: forward(False), lambda: forward(True)], clip.device, reps)
+    with cpu_bf16():
+        ddim_s = ddim_seconds(model, grid, clip.device, ddim_steps)
+    return {"cpu_bf16_forward_ms": bf16_s * 1e3, "cpu_bf16_speedup": fp32_s / bf16_s,
+            "cpu_bf16_ddim50_seconds": ddim_s * 50 / ddim_steps}
+
+
+def run_bench(config: str = "default", quick: bool = False) -> dict:
+    """Measure the DiT on this machine; `quick` is a smoke run (few repetitions, 5 DDIM steps, scaled)."""
+    device = pick_device()
+    reps = 3 if quick else 20
+    ddim_steps = 5 if quick else 50
+    if config not in CONFIGS:
+        raise ExplainerError(f"unknown config {config!r}; choose from {', '.join(CONFIGS)}")
+    cfg = get_config(config)
+    grid = default_grid(cfg.patch)
+    model = build_dit(cfg, device=device).eval()
+    clip = torch.randn(1, grid.frames, grid.height, grid.width, grid.channels, device=device)
+    t = torch.full((1,), 500, device=device)
+    with torch.inference_mode():
+        forward_s, gemm_s = alternate([lambda: model(clip, t), gemm_pass(cfg, grid.tokens, device)], device, reps)
+    flops = forward_flops(cfg, grid.tokens)
+    ddim_s = ddim_seconds(model, grid, device, ddim_steps)
+    return {
+        "device": str(device),
+        "dtype": str(compute_dtype(device)).removeprefix("torch."),
+        "threads": torch.get_num_threads(),
+        "config": config,
+        "quick": quick,
+        "clip": [grid.frames, grid.height, grid.width],
+        "patch": list(cfg.patch),
+        "tokens": grid.tokens,
+        "params": count_params(model),
+        "gflops_per_forward": flops / 1e9,
+        "dit_forward_ms": forward_s * 1e3,
+        "dit_gflops_per_s": flops / forward_s / 1e9,
+        "gemm_gflops_per_s": flops / gemm_s / 1e9,  # FLOP-weighted over the forward's GEMM shapes
+        "gemm_ratio": gemm_s / forward_s,
+        **vs_diffusers(cfg, device, reps),
+        "ddim_steps": ddim_steps,
+        "ddim50_seconds": ddim_s * 50 / ddim_steps,
+        "ddim50_scaled_from_fewer_steps": ddim_steps != 50,
+        **cpu_bf16_figures(model, clip, t, grid, reps, ddim_steps),
+    }

@@ -1,0 +1,228 @@
+"""The diffusion process: noise schedules, the forward process q(x_t | x_0), and samplers that walk back.
+
+A schedule is alpha_bar_t ("alphas_cumprod") for t = 0..999: the share of the clean clip's signal left
+at step t, so x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps. The samplers are generators: each
+step yields a `Step` with t, x_t and the model's guess of the clean clip x0_hat, the very frames the page
+animates. The model is any function model(x_t, t) -> x0_hat (the explainer's DiT predicts x0), or one
+that predicts the noise eps with `predicts="eps"`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable, Iterator
+
+import torch
+
+from .device import cpu_generator
+
+Model = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x_t (B, ...), t (B,) long) -> prediction
+
+
+# --- schedules ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Schedule:
+    """A noise schedule: betas and their running product alpha_bar, float64, one entry per step."""
+
+    name: str
+    betas: torch.Tensor  # (steps,)
+
+    @cached_property
+    def alphas_cumprod(self) -> torch.Tensor:
+        return torch.cumprod(1 - self.betas, dim=0)  # (steps,)
+
+    @cached_property
+    def _alpha_bar_from_minus_one(self) -> torch.Tensor:
+        return torch.cat([torch.ones(1, dtype=torch.float64), self.alphas_cumprod])  # index 0 is t = -1
+
+    @property
+    def steps(self) -> int:
+        return len(self.betas)
+
+    def alpha_bar(self, t) -> torch.Tensor:
+        """alpha_bar at integer step(s) t; 1.0 (no noise) for t < 0, the end of a trajectory."""
+        t = torch.as_tensor(t, dtype=torch.long).clamp(min=-1)
+        return self._alpha_bar_from_minus_one[t + 1]
+
+    def snr(self, t) -> torch.Tensor:
+        """Signal-to-noise ratio alpha_bar / (1 - alpha_bar) at step(s) t."""
+        alpha_bar = self.alpha_bar(t)
+        return alpha_bar / (1 - alpha_bar)
+
+
+def linear_schedule(steps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> Schedule:
+    """DDPM's and DiT's schedule: betas evenly spaced from 1e-4 to 0.02 over 1000 steps."""
+    return Schedule("linear", torch.linspace(beta_start, beta_end, steps, dtype=torch.float64))
+
+
+def cosine_schedule(steps: int = 1000, max_beta: float = 0.999) -> Schedule:
+    """Nichol & Dhariwal's cosine schedule (diffusers' "squaredcos_cap_v2"): alpha_bar follows a squared
+    cosine, so noise arrives more gently at both ends."""
+    def alpha_bar(s):
+        return math.cos((s + 0.008) / 1.008 * math.pi / 2) ** 2
+
+    betas = [min(1 - alpha_bar((i + 1) / steps) / alpha_bar(i / steps), max_beta) for i in range(steps)]
+    return Schedule("cosine", torch.tensor(betas, dtype=torch.float64))
+
+
+SCHEDULES = {"linear": linear_schedule, "cosine": cosine_schedule}
+
+
+def get_schedule(name: str = "linear") -> Schedule:
+    if name not in SCHEDULES:
+        raise KeyError(f"unknown schedule {name!r}; choose from {sorted(SCHEDULES)}")
+    return SCHEDULES[name]()
+
+
+# --- the forward process -----------------------------------------------------------------------------
+
+def per_sample(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """(B,) or () float64 -> broadcastable against `like` (B, ...), in its dtype and device."""
+    values = values.to(like.device, like.dtype)
+    return values.reshape(values.shape + (1,) * (like.dim() - values.dim()))
+
+
+def add_noise(schedule: Schedule, x0: torch.Tensor, noise: torch.Tensor, t) -> torch.Tensor:
+    """Sample q(x_t | x_0): sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) noise. t: one step or (B,)."""
+    alpha_bar = per_sample(schedule.alpha_bar(t), x0)
+    return alpha_bar.sqrt() * x0 + (1 - alpha_bar).sqrt() * noise
+
+
+def to_eps(x_t, x0, alpha_bar):
+    """The noise implied by a guess of the clean clip."""
+    return (x_t - alpha_bar.sqrt() * x0) / (1 - alpha_bar).sqrt()
+
+
+def to_x0(x_t, eps, alpha_bar):
+    """The clean clip implied by a guess of the noise."""
+    return (x_t - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
+
+
+# --- samplers ----------------------------------------------------------------------------------------
+
+@dataclass
+class Step:
+    """One step of a trajectory: at timestep t the sample was x_t, the model guessed the clean clip x0_hat,
+    and the step moved to x_next (the x_t of the next step; the finished clip after the last)."""
+
+    index: int  # 0 .. total - 1
+    total: int
+    t: int
+    x_t: torch.Tensor
+    x0_hat: torch.Tensor
+    x_next: torch.Tensor
+
+
+def leading_timesteps(schedule: Schedule, steps: int) -> list[int]:
+    """`steps` evenly spaced timesteps counting down, starting at 0 ("leading" spacing):
+    50 of 1000 gives 980, 960, ..., 0."""
+    if not 1 <= steps <= schedule.steps:
+        raise ValueError(f"steps must be in 1..{schedule.steps}, got {steps}")
+    ratio = schedule.steps // steps
+    return [i * ratio for i in reversed(range(steps))]
+
+
+def start_index(steps: int, strength: float) -> int:
+    """SDEdit: strength in (0, 1] keeps the last round(steps * strength) steps (at least one), so 1.0
+    starts at the noisiest timestep and 0.3 only at 30% of the way."""
+    if not 0 < strength <= 1:
+        raise ValueError(f"strength must be in (0, 1], got {strength}")
+    return steps - max(1, min(steps, round(steps * strength)))
+
+
+def home(model, clip, device) -> torch.device:
+    """Where a trajectory lives: `device` if given, else the model's, else the clip's, else the CPU."""
+    if device is not None:
+        return torch.device(device)
+    if isinstance(model, torch.nn.Module):
+        for parameter in model.parameters():
+            return parameter.device
+    return clip.device if clip is not None else torch.device("cpu")
+
+
+def begin(model, schedule: Schedule, shape, steps: int, clip, strength: float, generator, device):
+    """What every sampler starts from: the timesteps to visit and x_T, pure noise of `shape` or the user's
+    clip noised to the first kept timestep (SDEdit). -> (timesteps, x_T)."""
+    device = home(model, clip, device)
+    timesteps = leading_timesteps(schedule, steps)
+    shape = tuple(clip.shape) if clip is not None else tuple(shape)
+    noise = torch.randn(shape, generator=generator).to(device)
+    if clip is None:
+        return timesteps, noise
+    timesteps = timesteps[start_index(len(timesteps), strength):]
+    return timesteps, add_noise(schedule, clip.to(device), noise, timesteps[0])
+
+
+def predict(model: Model, x_t, t: int, alpha_bar, predicts: str, clip_x0: bool):
+    """Call the model once and return (x0_hat, eps_hat), whichever of the two it predicts."""
+    t_batch = torch.full((x_t.shape[0],), t, dtype=torch.long, device=x_t.device)
+    out = model(x_t, t_batch).to(x_t.dtype)
+    if predicts == "x0":
+        x0 = out.clamp(-1, 1) if clip_x0 else out
+        return x0, to_eps(x_t, x0, alpha_bar)
+    if predicts == "eps":
+        x0 = to_x0(x_t, out, alpha_bar)
+        return (x0.clamp(-1, 1) if clip_x0 else x0), out
+    raise ValueError(f"predicts must be 'x0' or 'eps', got {predicts!r}")
+
+
+def ddim(model: Model, schedule: Schedule, shape=None, steps: int = 50, eta: float = 0.0, clip=None,
+         strength: float = 1.0, seed: int = 0, generator: torch.Generator | None = None, predicts: str = "x0",
+         clip_x0: bool = False, device=None) -> Iterator[Step]:
+    """DDIM (Song et al. 2021), one `Step` per model call. eta = 0 is deterministic given x_T; eta = 1 is
+    DDPM-like. `clip` (B, ...) in [-1, 1] with `strength` starts from the clip noised part-way (SDEdit),
+    else pure noise of `shape`. Noise comes from `generator`, else a CPU generator seeded with `seed`.
+    `clip_x0` clamps x0_hat to [-1, 1] (and derives eps from the clamped guess)."""
+    generator = generator or cpu_generator(seed)
+    timesteps, x = begin(model, schedule, shape, steps, clip, strength, generator, device)
+    ratio = schedule.steps // steps
+    for index, t in enumerate(timesteps):
+        with torch.inference_mode():
+            alpha_bar = per_sample(schedule.alpha_bar(t), x)
+            alpha_bar_prev = per_sample(schedule.alpha_bar(t - ratio), x)
+            x0, eps = predict(model, x, t, alpha_bar, predicts, clip_x0)
+            # sigma_t: eta scales the variance of DDPM's posterior q(x_{t-1} | x_t, x_0)
+            sigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev)).sqrt()
+            x_next = alpha_bar_prev.sqrt() * x0 + (1 - alpha_bar_prev - sigma**2).sqrt() * eps
+            if eta > 0:
+                x_next = x_next + sigma * torch.randn(x.shape, generator=generator).to(x)
+        yield Step(index, len(timesteps), t, x, x0, x_next)
+        x = x_next
+
+
+def ddpm(model: Model, schedule: Schedule, shape=None, steps: int | None = None, clip=None, strength: float = 1.0,
+         seed: int = 0, generator: torch.Generator | None = None, predicts: str = "x0", clip_x0: bool = False,
+         device=None) -> Iterator[Step]:
+    """Ancestral DDPM sampling (Ho et al. 2020): each step draws x_{t-1} from the posterior
+    q(x_{t-1} | x_t, x0_hat). All of the schedule's steps by default; fewer skip evenly (as DDIM does)."""
+    generator = generator or cpu_generator(seed)
+    steps = steps or schedule.steps
+    timesteps, x = begin(model, schedule, shape, steps, clip, strength, generator, device)
+    ratio = schedule.steps // steps
+    for index, t in enumerate(timesteps):
+        with torch.inference_mode():
+            alpha_bar = per_sample(schedule.alpha_bar(t), x)
+            alpha_bar_prev = per_sample(schedule.alpha_bar(t - ratio), x)
+            x0, _ = predict(model, x, t, alpha_bar, predicts, clip_x0)
+            beta = 1 - alpha_bar / alpha_bar_prev  # the beta of this (possibly skipping) step
+            # posterior mean: a blend of the clean-clip guess and the current sample
+            mean = (alpha_bar_prev.sqrt() * beta * x0 + (1 - beta).sqrt() * (1 - alpha_bar_prev) * x) / (1 - alpha_bar)
+            x_next = mean
+            if t - ratio >= 0:
+                variance = ((1 - alpha_bar_prev) / (1 - alpha_bar) * beta).clamp(min=1e-20)
+                x_next = mean + variance.sqrt() * torch.randn(x.shape, generator=generator).to(x)
+        yield Step(index, len(timesteps), t, x, x0, x_next)
+        x = x_next
+
+
+SAMPLERS = {"ddim": ddim, "ddpm": ddpm}
+
+
+def sample(model: Model, schedule: Schedule, shape=None, sampler: str = "ddim", **options) -> torch.Tensor:
+    """Run a sampler to the end and return the finished clip (the last step's x_next)."""
+    last = None
+    for last in SAMPLERS[sampler](model, schedule, shape, **options):
+        pass
+    return last.x_next

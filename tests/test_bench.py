@@ -1,0 +1,35 @@
+"""`python -m explainer bench`: a quick smoke run returns every figure, with sane values (not speed)."""
+import json
+import math
+
+from explainer.bench import run_bench
+from explainer.cli import main
+
+KEYS = {"device", "config", "tokens", "params", "dit_forward_ms", "dit_gflops_per_s", "gemm_gflops_per_s",
+        "gemm_ratio", "vs_diffusers_ratio", "ddim50_seconds", "ddim_steps", "quick"}
+
+
+def test_quick_bench_reports_every_figure():
+    result = run_bench(config="tiny", quick=True)
+    assert KEYS <= result.keys()
+    assert result["tokens"] == 8 * 9 * 16 == 1152 and result["clip"] == [16, 72, 128]
+    assert result["quick"] and result["ddim_steps"] < 50 and result["ddim50_scaled_from_fewer_steps"]
+    for key in ("dit_forward_ms", "dit_gflops_per_s", "gemm_gflops_per_s", "gemm_ratio", "ddim50_seconds"):
+        assert math.isfinite(result[key]) and result[key] > 0, key
+    assert result["vs_diffusers_ratio"] is None or result["vs_diffusers_ratio"] > 0
+    json.dumps(result)  # the CLI prints it as JSON
+
+
+def test_bench_command_prints_one_json_object(capsys, monkeypatch):
+    import explainer.bench
+
+    calls = []
+    monkeypatch.setattr(explainer.bench, "run_bench", lambda **kw: calls.append(kw) or {"device": "cpu"})
+    assert main(["bench", "--config", "tiny", "--quick", "--json"]) == 0
+    assert calls == [{"config": "tiny", "quick": True}]
+    assert json.loads(capsys.readouterr().out) == {"device": "cpu"}
+
+
+def test_unknown_config_is_one_error_line(capsys):
+    assert main(["bench", "--config", "huge", "--quick"]) == 2
+    assert capsys.readouterr().err.startswith("error: unknown config 'huge'")
