@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -52,10 +53,55 @@ def _bench(args) -> dict:
     return run_bench(config=args.config, quick=args.quick)
 
 
+def _train(args) -> dict:
+    from dataclasses import fields
+
+    from .train import TrainSettings, train
+
+    names = {f.name for f in fields(TrainSettings)}
+    settings = TrainSettings(**{k: v for k, v in vars(args).items() if k in names and v is not None})
+    return train(settings, command="python -m explainer " + " ".join(sys.argv[1:]))
+
+
+def _fit(args) -> dict:
+    from .clip import load_clip
+    from .train import fit_clip, psnr_db, regenerate, to_model_range
+    from .weights import PRIOR, load_weights
+
+    clip = load_clip(args.path, frames=args.frames, max_side=args.max_side)
+    model, card = load_weights(args.weights or PRIOR)
+    x0 = to_model_range(clip.frames)
+    prior_regen = regenerate(model, x0.shape, seed=args.seed)
+    fit = fit_clip(model, x0, seconds=args.seconds, steps=args.steps, seed=args.seed)
+    regen = regenerate(fit.model, x0.shape, seed=args.seed)
+    return {"path": str(args.path), "working": list(x0.shape[:3]), "tokens": clip.grid.tokens,
+            "steps": fit.steps, "seconds": round(fit.seconds, 1),
+            "final_loss": round(float(sum(fit.losses[-20:]) / max(1, len(fit.losses[-20:]))), 5),
+            "prior_regen_psnr_db": round(psnr_db(prior_regen, x0), 2),
+            "regen_psnr_db": round(psnr_db(regen, x0), 2)}
+
+
+def _evaluate(args) -> dict:
+    from .evaluate import evaluate
+    from .weights import PRIOR, load_weights
+
+    model, _ = load_weights(args.weights or PRIOR)
+    return evaluate(model, args.paths, count=args.count)
+
+
+def _evaluate_summary(result: dict) -> str:
+    from .evaluate import format_table
+
+    return format_table(result)
+
+
 COMMANDS = {
     # name: (function, summary formatter or None for indented JSON)
     "dissect": (_dissect, _dissect_summary),
     "bench": (_bench, None),
+    "train": (_train, None),
+    "fit": (_fit, None),
+    "evaluate": (_evaluate, _evaluate_summary),
 }
 
 
@@ -74,6 +120,39 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--config", default="default")
     bench.add_argument("--quick", action="store_true", help="a smoke run: few repetitions")
     bench.add_argument("--json", action="store_true")
+
+    train = commands.add_parser("train", help="train the DiT prior on procedural clips (torchrun-ready)")
+    train.add_argument("--config")
+    train.add_argument("--steps", type=int)
+    train.add_argument("--batch", type=int, help="clips per process and step")
+    train.add_argument("--reuse", type=int, help="optimizer steps per generated batch")
+    train.add_argument("--lr", type=float)
+    train.add_argument("--warmup", type=int)
+    train.add_argument("--ema", type=float)
+    train.add_argument("--max-side", type=int)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--workers", type=int, help="data-loader processes per training process")
+    train.add_argument("--out", help="folder for dit.safetensors and its .json")
+    train.add_argument("--checkpoint", help="resumable checkpoint file (default OUT/checkpoint.safetensors)")
+    train.add_argument("--checkpoint-every", type=int)
+    train.add_argument("--max-minutes", type=float, help="stop and save after this much wall time")
+    train.add_argument("--json", action="store_true")
+
+    fit = commands.add_parser("fit", help="fine-tune the prior on one clip, then regenerate it from noise")
+    fit.add_argument("path")
+    fit.add_argument("--seconds", type=float, default=60.0)
+    fit.add_argument("--steps", type=int, help="a step budget instead of a time budget")
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--frames", type=int, default=16)
+    fit.add_argument("--max-side", type=int, default=128)
+    fit.add_argument("--weights", help="start from these weights instead of the shipped prior")
+    fit.add_argument("--json", action="store_true")
+
+    evaluate = commands.add_parser("evaluate", help="denoising PSNR of the prior against classical denoisers")
+    evaluate.add_argument("paths", nargs="*", help="real clips to add to the held-out procedural ones")
+    evaluate.add_argument("--count", type=int, default=4, help="held-out procedural clips")
+    evaluate.add_argument("--weights")
+    evaluate.add_argument("--json", action="store_true")
     return parser
 
 
@@ -92,6 +171,8 @@ def main(argv=None) -> int:
     except Exception as error:  # a fault of the explainer, not of the input: still no traceback
         print(f"error: unexpected {type(error).__name__}: {error}", file=sys.stderr)
         return 1
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # under torchrun only the first process reports
     if args.json or summary is None:
         print(json.dumps(result, indent=None if args.json else 2))
     else:

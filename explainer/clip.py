@@ -7,7 +7,6 @@ a bounded amount of memory and time; past the frame budget the clip is sampled o
 from __future__ import annotations
 
 import bisect
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path

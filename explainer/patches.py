@@ -100,7 +100,7 @@ def fit_size(height: int, width: int, max_side: int, multiple_h: int, multiple_w
     scale = min(1.0, max_side / max(height, width))
     max_h = max(multiple_h, max_side // multiple_h * multiple_h)
     max_w = max(multiple_w, max_side // multiple_w * multiple_w)
-    target_h, target_w = height * scale, width * scale
+    target_h = height * scale
     best = None
     # try the nearest multiples around the scaled size and keep the one whose aspect is closest
     for h in {max(multiple_h, min(max_h, m * multiple_h)) for m in

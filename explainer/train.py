@@ -1,0 +1,321 @@
+"""Teaching the DiT: the shipped prior on procedural clips, and a fit to one person's clip.
+
+Training data are procedural clips of many sizes and aspect ratios (explainer.sample). Clips of one shape
+are batched together (buckets) rather than packed into one sequence with a block-diagonal mask (NaViT's
+Patch n' Pack): a bucket keeps scaled_dot_product_attention on its fused, mask-free kernels, and a batch of
+procedural clips can be made at any shape, so buckets cost no padding here.
+
+The model predicts the clean clip x0 (see dit.py); the loss is the mean squared error of that guess.
+Runs unchanged on one process or under `torchrun --nproc_per_node N` (DistributedDataParallel: gloo on the
+CPU, nccl on CUDA).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from safetensors.torch import load_file, save_file
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from .device import cpu_generator, pick_device, seed_everything, synchronize
+from .diffusion import Schedule, add_noise, ddim, get_schedule
+from .dit import DiT, build_dit
+from .sample import make_clip, random_clip_shape
+from .weights import save_weights
+
+
+def to_model_range(frames_uint8) -> torch.Tensor:
+    """uint8 (..., H, W, C) in 0..255 -> float32 in [-1, 1]."""
+    return torch.as_tensor(np.asarray(frames_uint8)).float() / 127.5 - 1
+
+
+def to_pixels(clip: torch.Tensor) -> np.ndarray:
+    """float in [-1, 1] -> uint8 0..255."""
+    return ((clip.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
+
+
+def psnr_db(estimate, reference) -> float:
+    """Peak signal-to-noise ratio of two clips in [-1, 1] (peak-to-peak 2)."""
+    mse = torch.mean((torch.as_tensor(estimate).float() - torch.as_tensor(reference).float()) ** 2).item()
+    return float("inf") if mse == 0 else 10 * math.log10(4 / mse)
+
+
+# --- data --------------------------------------------------------------------------------------------
+
+class ProceduralBuckets(torch.utils.data.IterableDataset):
+    """An endless stream of batches; each batch is `batch` procedural clips of one random shape, (B, T, H, W, C)
+    in [-1, 1]. Every (seed, rank, worker) draws its own clips."""
+
+    def __init__(self, batch: int, seed: int, max_side: int = 128, frames_choices=(1, 16), rank: int = 0):
+        super().__init__()
+        self.batch, self.seed, self.max_side, self.frames_choices, self.rank = (
+            batch, seed, max_side, tuple(frames_choices), rank)
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        worker = info.id if info is not None else 0
+        if info is not None:  # one core per data worker: many workers, no oversubscription
+            import cv2
+
+            cv2.setNumThreads(1)
+            torch.set_num_threads(1)
+        rng = np.random.default_rng([self.seed, self.rank, worker])
+        while True:
+            frames, height, width = random_clip_shape(rng, self.max_side, 8, self.frames_choices)
+            seeds = rng.integers(0, 2**31, self.batch)
+            clips = np.stack([make_clip(frames, height, width, seed=int(s)) for s in seeds])
+            yield to_model_range(clips)
+
+
+def augment(clips: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random mirror and time reversal: the same content seen anew when a batch is reused."""
+    if torch.rand((), generator=generator) < 0.5:
+        clips = clips.flip(3)
+    if torch.rand((), generator=generator) < 0.5:
+        clips = clips.flip(1)
+    return clips
+
+
+def sample_timesteps(batch: int, steps: int, generator, high_noise_bias: float = 0.0) -> torch.Tensor:
+    """Uniform timesteps, or bent towards the noisy end (t = T u^(1 - bias)) where a fit most needs them."""
+    u = torch.rand(batch, generator=generator)
+    if high_noise_bias:
+        u = u ** (1 - high_noise_bias)
+    return (u * steps).long().clamp(max=steps - 1)
+
+
+def diffusion_loss(model, schedule: Schedule, x0, generator, high_noise_bias: float = 0.0):
+    """Noise clean clips to random t, ask the model for x0, score the guess by mean squared error."""
+    t = sample_timesteps(x0.shape[0], schedule.steps, generator, high_noise_bias)  # (B,) on the CPU
+    noise = torch.randn(x0.shape, generator=generator).to(x0.device)
+    x_t = add_noise(schedule, x0, noise, t)
+    return torch.mean((model(x_t, t.to(x0.device)) - x0) ** 2)
+
+
+# --- the training run --------------------------------------------------------------------------------
+
+@dataclass
+class TrainSettings:
+    config: str = "default"
+    steps: int = 20000
+    batch: int = 16            # clips per process and step
+    reuse: int = 2             # optimizer steps per generated batch (fresh noise, t and mirroring each time)
+    lr: float = 1e-3
+    min_lr_fraction: float = 0.05
+    warmup: int = 500
+    weight_decay: float = 0.01
+    ema: float = 0.999
+    max_side: int = 128
+    frames_choices: tuple = (1, 16)
+    schedule: str = "linear"
+    seed: int = 0
+    workers: int = 0           # data-loader processes per training process
+    out: str = "runs/prior"
+    checkpoint: str = ""       # resumable checkpoint; default OUT/checkpoint.safetensors
+    checkpoint_every: int = 1000
+    max_minutes: float = 0.0   # stop (and save) after this much wall time; 0 means no limit
+    log_every: int = 50
+
+
+def learning_rate(settings: TrainSettings, step: int, time_fraction: float = 0.0) -> float:
+    """Linear warm-up, then cosine decay to min_lr_fraction of the peak, by whichever budget (steps, or
+    the wall time of max_minutes given as `time_fraction`) is further spent."""
+    if step < settings.warmup:
+        return settings.lr * (step + 1) / settings.warmup
+    progress = min(1.0, max(time_fraction, (step - settings.warmup) / max(1, settings.steps - settings.warmup)))
+    floor = settings.min_lr_fraction
+    return settings.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+@torch.no_grad()
+def update_ema(ema: DiT, model: DiT, decay: float):
+    for average, current in zip(ema.parameters(), model.parameters()):
+        average.lerp_(current.detach(), 1 - decay)
+
+
+def save_checkpoint(path: Path, model, ema, optimizer, step: int, extra: dict):
+    """Everything needed to resume, as safetensors: weights, EMA weights, AdamW moments, and the step."""
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tensors.update({f"ema.{k}": v.detach().cpu().contiguous() for k, v in ema.state_dict().items()})
+    for index, state in optimizer.state_dict()["state"].items():
+        for key, value in state.items():
+            tensors[f"optim.{index}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".partial")
+    save_file(tensors, str(temporary), metadata={"step": str(step), "extra": json.dumps(extra)})
+    temporary.replace(path)  # a crash mid-write never leaves a half checkpoint
+
+
+def load_checkpoint(path: Path, model, ema, optimizer) -> tuple[int, dict]:
+    from safetensors import safe_open
+
+    tensors = load_file(str(path))
+    with safe_open(str(path), "pt") as handle:
+        metadata = handle.metadata()
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
+    state = optimizer.state_dict()
+    for name, value in tensors.items():
+        if name.startswith("optim."):
+            _, index, key = name.split(".", 2)
+            state["state"].setdefault(int(index), {})[key] = value
+    optimizer.load_state_dict(state)
+    return int(metadata["step"]), json.loads(metadata.get("extra", "{}"))
+
+
+def _distributed() -> tuple[int, int, torch.device]:
+    """(rank, world size, device), starting the process group when run under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1, pick_device()
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if torch.cuda.is_available():
+        torch.cuda.set_device(local_rank)
+        dist.init_process_group("nccl")
+        return dist.get_rank(), world, torch.device("cuda", local_rank)
+    dist.init_process_group("gloo")
+    return dist.get_rank(), world, torch.device("cpu")
+
+
+def _recent_loss(losses) -> float:
+    return round(float(np.mean(losses[-200:])), 5) if losses else float("nan")
+
+
+def _device_name(device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
+def _write_weights(ema, settings: TrainSettings, step, seconds, losses, device, world, command):
+    """The EMA weights and the card that says how they were made (rewritten at every checkpoint)."""
+    return save_weights(ema, Path(settings.out) / "dit.safetensors", {
+        "prediction": "x0", "schedule": settings.schedule, "training_steps": step,
+        "data": "procedural clips (explainer.sample), buckets of one shape", "data_seed": settings.seed,
+        "final_loss": _recent_loss(losses), "wall_time_s": round(seconds, 1), "device": _device_name(device),
+        "processes": world, "settings": asdict(settings), "command": command or " ".join(sys.argv)})
+
+
+def train(settings: TrainSettings, command: str = "") -> dict:
+    """Train a DiT on procedural clips; write checkpoints and, at the end, EMA weights + sidecar to
+    `settings.out`/dit.safetensors. Resumes from `settings.out`/checkpoint.safetensors when present."""
+    rank, world, device = _distributed()
+    seed_everything(settings.seed)
+    out = Path(settings.out)
+    model = build_dit(settings.config, seed=settings.seed, device=device)
+    ema = copy.deepcopy(model).requires_grad_(False)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay,
+                                  betas=(0.9, 0.99))
+    step, elapsed_before = 0, 0.0
+    checkpoint = Path(settings.checkpoint) if settings.checkpoint else out / "checkpoint.safetensors"
+    if checkpoint.exists():
+        step, extra = load_checkpoint(checkpoint, model, ema, optimizer)
+        elapsed_before = extra.get("seconds", 0.0)
+    trained = DistributedDataParallel(model) if world > 1 else model
+    schedule = get_schedule(settings.schedule)
+    data = torch.utils.data.DataLoader(
+        ProceduralBuckets(settings.batch, settings.seed * 1000 + step, settings.max_side, settings.frames_choices, rank),
+        batch_size=None, num_workers=settings.workers, persistent_workers=settings.workers > 0,
+        prefetch_factor=4 if settings.workers else None, pin_memory=device.type == "cuda")
+    generator = cpu_generator(settings.seed * 7919 + rank + step)
+    started, losses, batches = time.perf_counter(), [], iter(data)
+    bar = tqdm(total=settings.steps, initial=step, disable=rank != 0, dynamic_ncols=True, desc="train")
+    clips = None
+    while step < settings.steps:
+        if clips is None or step % settings.reuse == 0:
+            clips = next(batches).to(device, non_blocking=True)
+        time_fraction = (time.perf_counter() - started) / (settings.max_minutes * 60) if settings.max_minutes else 0.0
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(settings, step, time_fraction)
+        loss = diffusion_loss(trained, schedule, augment(clips, generator), generator)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        update_ema(ema, model, settings.ema if step >= settings.warmup else 0.0)
+        step += 1
+        losses.append(loss.item())
+        bar.update(1)
+        if step % settings.log_every == 0:
+            bar.set_postfix(loss=f"{np.mean(losses[-settings.log_every:]):.4f}")
+        out_of_time = settings.max_minutes and time.perf_counter() - started > settings.max_minutes * 60
+        if rank == 0 and (step % settings.checkpoint_every == 0 or step == settings.steps or out_of_time):
+            seconds = elapsed_before + time.perf_counter() - started
+            save_checkpoint(checkpoint, model, ema, optimizer, step, {"seconds": seconds})
+            _write_weights(ema, settings, step, seconds, losses, device, world, command)
+        if out_of_time:
+            break
+    bar.close()
+    synchronize(device)
+    seconds = elapsed_before + time.perf_counter() - started
+    if rank == 0:
+        _write_weights(ema, settings, step, seconds, losses, device, world, command)
+    report = {"steps": step, "seconds": round(seconds, 1), "final_loss": _recent_loss(losses),
+              "device": _device_name(device), "processes": world, "weights": str(Path(settings.out) / "dit.safetensors")}
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return report
+
+
+# --- fit to one clip ---------------------------------------------------------------------------------
+
+@dataclass
+class FitResult:
+    model: DiT
+    steps: int
+    seconds: float
+    losses: list = field(default_factory=list)
+
+
+def fit_clip(model: DiT, clip: torch.Tensor, seconds: float = 60.0, steps: int | None = None, seed: int = 0,
+             lr: float = 2e-3, batch: int = 4, high_noise_bias: float = 0.5, schedule: Schedule | None = None,
+             callback: Callable[[int, float, float], None] | None = None) -> FitResult:
+    """Fine-tune a copy of `model` on one clip (T, H, W, C) in [-1, 1] for a wall-time (or step) budget.
+
+    Each step noises `batch` copies of the clip to random timesteps bent towards high noise — where a model
+    must remember the clip rather than read it off its input — and regresses x0. `callback(step, loss,
+    elapsed)` is called after every step (the page draws a live loss curve from it)."""
+    schedule = schedule or get_schedule("linear")
+    device = next(model.parameters()).device
+    fitted = copy.deepcopy(model).train().requires_grad_(True)
+    optimizer = torch.optim.AdamW(fitted.parameters(), lr=lr, weight_decay=0.0, betas=(0.9, 0.99))
+    generator = cpu_generator(seed)
+    x0 = clip.to(device).unsqueeze(0).expand(batch, *clip.shape)
+    losses, step, started = [], 0, time.perf_counter()
+    while True:
+        elapsed = time.perf_counter() - started
+        if (steps is not None and step >= steps) or (steps is None and elapsed >= seconds):
+            break
+        warm = min(1.0, (step + 1) / 20)
+        for group in optimizer.param_groups:
+            group["lr"] = lr * warm
+        loss = diffusion_loss(fitted, schedule, x0, generator, high_noise_bias)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(fitted.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        losses.append(loss.item())
+        if callback is not None:
+            callback(step, losses[-1], time.perf_counter() - started)
+    return FitResult(fitted.eval().requires_grad_(False), step, time.perf_counter() - started, losses)
+
+
+def regenerate(model: DiT, shape, steps: int = 50, seed: int = 0, schedule: Schedule | None = None) -> torch.Tensor:
+    """A 50-step DDIM from pure noise (seeded): what the model 'remembers'. -> (T, H, W, C)."""
+    schedule = schedule or get_schedule("linear")
+    device = next(model.parameters()).device
+    last = None
+    for last in ddim(model, schedule, shape=(1, *shape), steps=steps, seed=seed, clip_x0=True, device=device):
+        pass
+    return last.x_next[0].clamp(-1, 1).cpu()

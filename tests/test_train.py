@@ -1,0 +1,138 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from explainer.diffusion import get_schedule
+from explainer.dit import build_dit
+from explainer.errors import ExplainerError
+from explainer.evaluate import evaluate_clip, gaussian_blur, timestep_for_snr
+from explainer.sample import make_clip
+from explainer.train import (ProceduralBuckets, TrainSettings, fit_clip, learning_rate, psnr_db, regenerate,
+                             to_model_range, train)
+from explainer.weights import PRIOR, load_weights, save_weights
+
+
+def test_weights_round_trip_with_sidecar(tmp_path):
+    model = build_dit("tiny", seed=3)
+    torch.nn.init.normal_(model.final.linear.weight)  # not all zeros, so the comparison means something
+    path = save_weights(model, tmp_path / "w.safetensors", {"training_steps": 7})
+    loaded, card = load_weights(path)
+    assert card["training_steps"] == 7 and card["config"]["width"] == model.config.width
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        assert torch.equal(a, b), name
+    assert path.read_bytes()[8:9] == b"{"  # a safetensors header, not a pickle
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "no sidecar", "bad sidecar"])
+def test_damaged_weights_fail_with_a_clear_message(tmp_path, damage):
+    path = save_weights(build_dit("tiny"), tmp_path / "w.safetensors")
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:1000])
+    elif damage == "garbage":
+        path.write_bytes(b"\x00" * 5000)
+    elif damage == "no sidecar":
+        path.with_suffix(".json").unlink()
+    else:
+        path.with_suffix(".json").write_text("{not json")
+    with pytest.raises(ExplainerError) as raised:
+        load_weights(path)
+    assert path.name in str(raised.value) or "sidecar" in str(raised.value)
+
+
+def test_shipped_prior_loads_offline():
+    if not PRIOR.exists():
+        pytest.skip("no prior shipped in assets/")
+    model, card = load_weights(PRIOR)
+    assert card["prediction"] == "x0" and card["training_steps"] > 0 and "command" in card
+    assert PRIOR.stat().st_size <= 20 * 2**20
+
+
+def test_buckets_hold_one_shape_each_and_vary():
+    stream = iter(ProceduralBuckets(batch=2, seed=0, max_side=32))
+    shapes = {tuple(next(stream).shape) for _ in range(6)}
+    assert len(shapes) > 1
+    for shape in shapes:
+        assert shape[0] == 2 and shape[-1] == 3 and shape[2] % 8 == 0 and shape[3] % 8 == 0
+
+
+def test_learning_rate_warms_up_then_decays():
+    settings = TrainSettings(steps=100, warmup=10, lr=1e-3)
+    rates = [learning_rate(settings, s) for s in range(100)]
+    assert rates[0] < rates[9] == pytest.approx(1e-3) and rates[-1] < 0.1 * 1e-3
+
+
+def test_train_writes_weights_and_resumes(tmp_path):
+    settings = TrainSettings(config="tiny", steps=4, batch=2, max_side=16, warmup=2, out=str(tmp_path),
+                             checkpoint_every=2)
+    first = train(settings)
+    assert first["steps"] == 4
+    card = json.loads((tmp_path / "dit.json").read_text())
+    for key in ("config", "training_steps", "data_seed", "final_loss", "wall_time_s", "device", "command"):
+        assert key in card
+    settings.steps = 6
+    assert train(settings)["steps"] == 6  # picked up at step 4 from the checkpoint
+    assert json.loads((tmp_path / "dit.json").read_text())["training_steps"] == 6
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun not on PATH")
+def test_two_process_cpu_training_with_torchrun(tmp_path):
+    done = subprocess.run(["torchrun", "--nproc_per_node", "2", "-m", "explainer", "train", "--config", "tiny",
+                           "--steps", "3", "--batch", "1", "--max-side", "16", "--out", str(tmp_path), "--json"],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["processes"] == 2 and report["steps"] == 3
+    assert json.loads((tmp_path / "dit.json").read_text())["processes"] == 2
+
+
+def test_fit_lowers_the_loss_on_one_clip():
+    clip = to_model_range(make_clip(2, 16, 16, seed=1))
+    calls = []
+    fit = fit_clip(build_dit("tiny"), clip, steps=60, lr=3e-3, batch=4, callback=lambda *a: calls.append(a))
+    assert fit.steps == 60 and len(calls) == 60
+    assert np.mean(fit.losses[-10:]) < 0.5 * np.mean(fit.losses[:5])
+    regen = regenerate(fit.model, clip.shape, steps=10)
+    assert regen.shape == clip.shape and regen.abs().max() <= 1
+
+
+def test_psnr_of_known_error():
+    a = torch.zeros(4, 4)
+    assert psnr_db(a, a + 0.2) == pytest.approx(10 * np.log10(4 / 0.04))
+
+
+def test_snr_levels_map_to_timesteps():
+    schedule = get_schedule("linear")
+    for snr in (4, 1, 0.25):
+        assert float(schedule.snr(timestep_for_snr(schedule, snr))) == pytest.approx(snr, rel=0.03)
+
+
+def test_evaluation_rows_and_baselines_are_sane():
+    clip = to_model_range(make_clip(4, 24, 32, seed=5))
+    rows = evaluate_clip(build_dit("tiny"), clip, "c", snrs=(1.0,))
+    row = rows[0]
+    assert {"clip", "snr", "dit_psnr_db", "noisy_psnr_db", "blur_psnr_db", "nlm_psnr_db"} <= row.keys()
+    assert row["blur_psnr_db"] > row["noisy_psnr_db"] and row["nlm_psnr_db"] > row["noisy_psnr_db"]
+
+
+def test_blur_along_time_keeps_a_constant_clip():
+    clip = np.full((5, 8, 8, 3), 0.3, np.float32)
+    assert np.allclose(gaussian_blur(clip, 1.0, 1.5), 0.3, atol=1e-6)
+
+
+def test_fit_command_json(tmp_path):
+    from explainer.sample import write_webm
+
+    weights = save_weights(build_dit("tiny"), tmp_path / "tiny.safetensors")
+    clip = write_webm(tmp_path / "c.webm", make_clip(8, 32, 48, seed=2))
+    done = subprocess.run([sys.executable, "-m", "explainer", "fit", str(clip), "--steps", "3", "--frames", "4",
+                           "--max-side", "32", "--weights", str(weights), "--json"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["steps"] == 3 and {"seconds", "final_loss", "regen_psnr_db"} <= report.keys()
