@@ -53,6 +53,35 @@ def _bench(args) -> dict:
     return run_bench(config=args.config, quick=args.quick)
 
 
+def _denoise(args) -> dict:
+    from .clip import load_clip
+    from .trajectory import denoise, write_trajectory_video
+    from .weights import PRIOR, load_weights
+
+    clip = load_clip(args.path, frames=args.frames, max_side=args.max_side)
+    model, _ = load_weights(args.weights or PRIOR)
+    started = time.perf_counter()
+    run = denoise(model, clip.frames, sampler=args.sampler, steps=args.steps, seed=args.seed, start=args.start,
+                  strength=args.strength)
+    seconds = time.perf_counter() - started
+    result = {"path": str(args.path), "working": list(clip.frames.shape[:3]), "tokens": clip.grid.tokens,
+              **run.settings, "model_calls": len(run.timesteps), "seconds": round(seconds, 2),
+              "first_t": run.timesteps[0], "x0_hat_psnr_db": [round(p, 2) for p in run.psnr_db]}
+    if args.video:
+        result["video"] = str(write_trajectory_video(run, args.video))
+    return result
+
+
+def _denoise_summary(result: dict) -> str:
+    psnr = result["x0_hat_psnr_db"]
+    lines = [f"{result['sampler']} from {result['start']} (t = {result['first_t']}), {result['model_calls']} model "
+             f"calls on {result['tokens']} tokens in {result['seconds']:.2f} s",
+             f"x̂0 against the clip: {psnr[0]:.1f} dB at the first step, {psnr[-1]:.1f} dB at the last"]
+    if "video" in result:
+        lines.append(f"video: {result['video']}")
+    return "\n".join(lines)
+
+
 def _train(args) -> dict:
     from dataclasses import fields
 
@@ -99,6 +128,7 @@ COMMANDS = {
     # name: (function, summary formatter or None for indented JSON)
     "dissect": (_dissect, _dissect_summary),
     "bench": (_bench, None),
+    "denoise": (_denoise, _denoise_summary),
     "train": (_train, None),
     "fit": (_fit, None),
     "evaluate": (_evaluate, _evaluate_summary),
@@ -120,6 +150,20 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--config", default="default")
     bench.add_argument("--quick", action="store_true", help="a smoke run: few repetitions")
     bench.add_argument("--json", action="store_true")
+
+    denoise = commands.add_parser("denoise", help="run the DiT's reverse process on a clip's patches")
+    denoise.add_argument("path")
+    denoise.add_argument("--sampler", choices=["ddim", "ddpm"], default="ddim")
+    denoise.add_argument("--steps", type=int, default=50)
+    denoise.add_argument("--seed", type=int, default=0)
+    denoise.add_argument("--start", choices=["noise", "clip"], default="noise",
+                         help="pure noise, or the clip noised to --strength (SDEdit)")
+    denoise.add_argument("--strength", type=float, default=0.6)
+    denoise.add_argument("--frames", type=int, default=16)
+    denoise.add_argument("--max-side", type=int, default=128)
+    denoise.add_argument("--weights")
+    denoise.add_argument("--video", help="write the run (x_t | x̂0) to this .webm")
+    denoise.add_argument("--json", action="store_true")
 
     train = commands.add_parser("train", help="train the DiT prior on procedural clips (torchrun-ready)")
     train.add_argument("--config")
@@ -144,7 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--steps", type=int, help="a step budget instead of a time budget")
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--frames", type=int, default=16)
-    fit.add_argument("--max-side", type=int, default=128)
+    fit.add_argument("--max-side", type=int, default=64,
+                     help="working size of the fit: fewer tokens buy more steps in the time budget")
     fit.add_argument("--weights", help="start from these weights instead of the shipped prior")
     fit.add_argument("--json", action="store_true")
 

@@ -1,0 +1,237 @@
+"""The page in headless Chromium: it loads on the bundled sample, the amoeba cut animates in the browser
+(Plotly frames, Play to the last frame), a sample button and an uploaded real clip run, a bad upload is a
+readable message after which the page keeps working, and it fits a phone. Screenshots of the desktop
+(1280 px) and phone (390 px) page go to tests/screenshots/, with the measured click-to-animation time."""
+import json
+import shutil
+import socket
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None:
+    pytest.skip("no chromium on PATH (Debian's chromium package drives these tests)", allow_module_level=True)
+
+from explainer import page as explainer_page  # noqa: E402
+
+SHOTS = Path(__file__).resolve().parent / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--disable-quic", "--no-first-run"]
+FIGURE_IDS = ["amoeba-tube", "tubelet-volume", "crop-vs-native", "token-story", "token-sequence", "noising"]
+TIMEOUT_MS = 60_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def url():
+    for name in explainer_page.SAMPLES:  # made before the clock starts, if the assets are missing
+        explainer_page.sample_file(name)
+    demo = explainer_page.build_demo()
+    port = free_port()
+    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                        max_file_size="20mb", **explainer_page.launch_options())
+    address = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(address + "gradio_api/info", timeout=2)
+            break
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+    yield address
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def tab(browser, url):
+    """One page at desktop width, opened on the default sample, that the tests below use in turn (as one
+    person would); console errors are collected."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    opened.errors = []
+    opened.on("pageerror", lambda error: opened.errors.append(str(error)))
+    opened.on("console", lambda message: opened.errors.append(message.text)
+              if message.type == "error" and "figure could not be drawn" in message.text else None)
+    opened.goto(url)
+    wait_drawn(opened, "amoeba-tube", 1)
+    yield opened
+    context.close()
+
+
+# --- probes -------------------------------------------------------------------------------------------
+
+def player(elem_id: str) -> str:
+    return f"document.querySelector('#{elem_id} [data-draws]')"
+
+
+def drawn(tab, elem_id: str) -> dict:
+    return tab.evaluate(f"() => {{ const e = {player(elem_id)}; return e ? {{...e.dataset}} : {{}}; }}")
+
+
+def wait_drawn(tab, elem_id: str, draws: int, timeout=TIMEOUT_MS):
+    tab.wait_for_function(f"() => {{ const e = {player(elem_id)}; return e && Number(e.dataset.draws) >= {draws}; }}",
+                          timeout=timeout)
+
+
+def wait_frame(tab, elem_id: str, name: str, timeout=30_000):
+    tab.wait_for_function(f"() => {player(elem_id)}.dataset.frame === '{name}'", timeout=timeout)
+
+
+def plot_state(tab, elem_id: str) -> dict:
+    return tab.evaluate(f"""() => {{
+        const gd = {player(elem_id)}.querySelector('.fr-plot');
+        return {{frames: gd._transitionData._frames.length,
+                 visible: gd._fullData.filter(t => t.type === 'mesh3d' && t.visible === true).length,
+                 pieces: gd._fullData.filter(t => t.type === 'mesh3d').length}};
+    }}""")
+
+
+def scroll_through(tab):
+    """Figures are drawn as they come near the viewport: scroll down the page, then back up."""
+    height = tab.evaluate("document.body.scrollHeight")
+    for y in range(0, height + 800, 700):
+        tab.evaluate(f"window.scrollTo(0, {y})")
+        tab.wait_for_timeout(150)
+    for elem_id in FIGURE_IDS:
+        wait_drawn(tab, elem_id, 1)
+    tab.evaluate("window.scrollTo(0, 0)")
+
+
+def facts_text(tab) -> str:
+    return tab.inner_text("#facts")
+
+
+def record_timing(name: str, seconds: float):
+    SHOTS.mkdir(exist_ok=True)
+    path = SHOTS / "timings.json"
+    timings = json.loads(path.read_text()) if path.exists() else {}
+    timings[name] = round(seconds, 3)
+    path.write_text(json.dumps(timings, indent=2))
+    print(f"{name}: {seconds:.2f} s")
+
+
+def upload(tab, path):
+    tab.set_input_files("#clip-file input[type=file]", str(path))
+
+
+# --- tests --------------------------------------------------------------------------------------------
+
+def test_the_amoeba_cut_animates_and_play_reaches_the_last_frame(tab):
+    state = plot_state(tab, "amoeba-tube")
+    assert state["frames"] > 1 and state["frames"] == state["pieces"]
+    last = str(state["frames"] - 1)
+    wait_frame(tab, "amoeba-tube", last)  # the autoplay after drawing stacks every piece
+    # back to the first frame, as a person dragging the slider to the start would
+    tab.evaluate(f"() => Plotly.animate({player('amoeba-tube')}.querySelector('.fr-plot'), ['0'], "
+                 "{mode: 'immediate', frame: {duration: 0, redraw: true}, transition: {duration: 0}})")
+    wait_frame(tab, "amoeba-tube", "0")
+    assert plot_state(tab, "amoeba-tube")["visible"] == 1
+    tab.locator("#amoeba-tube .updatemenu-button").first.click()  # ▶ Play
+    wait_frame(tab, "amoeba-tube", last)
+    assert plot_state(tab, "amoeba-tube")["visible"] == state["frames"]
+    # Play at the last frame starts again from the first
+    tab.locator("#amoeba-tube .updatemenu-button").first.click()
+    tab.wait_for_function(f"() => Number({player('amoeba-tube')}.dataset.frame) < {last}", timeout=10_000)
+    wait_frame(tab, "amoeba-tube", last)
+    assert not tab.errors
+
+
+def test_every_section_draws_on_the_desktop(tab):
+    scroll_through(tab)
+    assert int(drawn(tab, "noising")["frames"]) > 1
+    assert "640 × 360" in facts_text(tab)
+    SHOTS.mkdir(exist_ok=True)
+    tab.wait_for_timeout(500)
+    tab.screenshot(path=str(SHOTS / "desktop_1280.png"), full_page=True)
+    assert not tab.errors
+
+
+def test_a_sample_button_runs_and_its_animation_shows_quickly(tab):
+    draws = int(drawn(tab, "amoeba-tube")["draws"])
+    started = time.monotonic()
+    tab.click("#sample-tall")
+    wait_drawn(tab, "amoeba-tube", draws + 1)
+    tab.wait_for_function(f"() => Number({player('amoeba-tube')}.dataset.frames) > 1")
+    record_timing("click tall sample -> amoeba animation drawn", time.monotonic() - started)
+    assert "270 × 480" in facts_text(tab)
+    assert plot_state(tab, "amoeba-tube")["frames"] > 1
+    assert time.monotonic() - started < 30  # a sanity bound; the number itself is reported, not asserted
+
+
+def test_a_click_on_the_frame_places_the_amoeba(tab):
+    draws = int(drawn(tab, "amoeba-tube")["draws"])
+    picture = tab.locator("#cut-frame img").first
+    picture.scroll_into_view_if_needed()
+    box = picture.bounding_box()
+    picture.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.75})
+    wait_drawn(tab, "amoeba-tube", draws + 1)
+    centre_x = float(tab.locator("#centre-x input[type=number]").input_value())
+    centre_y = float(tab.locator("#centre-y input[type=number]").input_value())
+    assert centre_x == pytest.approx(0.25, abs=0.06) and centre_y == pytest.approx(0.75, abs=0.06)
+
+
+def test_an_uploaded_real_clip_runs(tab, real_clip_path):
+    draws = int(drawn(tab, "amoeba-tube")["draws"])
+    started = time.monotonic()
+    upload(tab, real_clip_path)
+    wait_drawn(tab, "amoeba-tube", draws + 1)
+    record_timing("upload realshort.mp4 -> amoeba animation drawn", time.monotonic() - started)
+    assert "320 × 240" in facts_text(tab)
+    assert plot_state(tab, "amoeba-tube")["frames"] > 1
+    assert not tab.errors
+
+
+def test_a_bad_upload_is_a_readable_message_and_the_page_keeps_working(tab, tmp_path):
+    bad = tmp_path / "holiday.mp4"
+    bad.write_bytes(b"this is not a video at all" * 40)
+    upload(tab, bad)
+    message = tab.get_by_text("holiday.mp4 is not a video", exact=False).first
+    message.wait_for(timeout=TIMEOUT_MS)
+    assert "Traceback" not in tab.inner_text("body")
+    SHOTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(SHOTS / "bad_upload.png"))
+    draws = int(drawn(tab, "amoeba-tube")["draws"])
+    tab.click("#sample-square")
+    wait_drawn(tab, "amoeba-tube", draws + 1)
+    assert "320 × 320" in facts_text(tab)
+
+
+def test_the_page_fits_a_phone(browser, url):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True,
+                                  has_touch=True)
+    phone = context.new_page()
+    try:
+        phone.goto(url)
+        phone.wait_for_function("() => (document.querySelector('#facts') || {innerText: ''}).innerText.includes('640')",
+                                timeout=TIMEOUT_MS)
+        scroll_through(phone)  # on a phone the figures are drawn as they scroll into view
+        overflow = phone.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= 390 + 1, f"the page is {overflow} px wide on a 390 px phone"
+        heights = phone.evaluate(f"() => {player('amoeba-tube')}.querySelector('.fr-plot').clientHeight")
+        assert heights < 540  # the phone layout of the figure applied
+        SHOTS.mkdir(exist_ok=True)
+        phone.wait_for_timeout(500)
+        phone.screenshot(path=str(SHOTS / "phone_390.png"), full_page=True)
+    finally:
+        context.close()
