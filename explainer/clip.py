@@ -229,7 +229,7 @@ def _frame_to_rgb(frame, name: str):
     _check_dimensions(frame.width, frame.height, name)
     scale = min(1.0, MAX_WORKING_SIDE / max(frame.width, frame.height))
     rgb = frame.reformat(width=max(1, round(frame.width * scale)), height=max(1, round(frame.height * scale)),
-                         format="rgb24").to_ndarray()
+                         format="rgb24", interpolation="AREA").to_ndarray()
     rotation = int(getattr(frame, "rotation", 0) or 0) % 360
     return np.ascontiguousarray(np.rot90(rgb, rotation // 90)), rotation  # counter-clockwise, as stored
 
