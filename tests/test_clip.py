@@ -193,11 +193,11 @@ def run_cli(*args):
 def test_dissect_json_on_a_16_9_clip(tmp_path):
     import json
 
-    path = write_video(tmp_path / "wide.avi", moving_frames(32, 720 // 4, 1280 // 4), "MJPG")
+    path = write_video(tmp_path / "wide.avi", moving_frames(32, 720, 1280), "MJPG")
     done = run_cli("dissect", path, "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["source"]["width"] == 320 and report["source"]["frames_decoded"] == 32
+    assert report["source"]["width"] == 1280 and report["source"]["frames_decoded"] == 32
     gt, gh, gw = report["grid"]
     assert (gt, report["tokens"]) == (8, gt * gh * gw)
     assert abs(gw / gh - 16 / 9) <= 16 / 9 * (1 / gh + 1 / gw)  # 16:9 within one patch of rounding
