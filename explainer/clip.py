@@ -263,7 +263,10 @@ def _read_image_frames(path: Path, wanted: int):
                 durations.append(image.info.get("duration", 100) or 100)
     except ClipError:
         raise
-    except (OSError, ValueError, EOFError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise ClipError(f"{path.name} is too large an image to decode; the largest frame decoded is "
+                        f"{MAX_SOURCE_SIDE} px a side and {MAX_SOURCE_PIXELS / 1e6:.0f} Mpx") from None
+    except (OSError, ValueError, EOFError, SyntaxError):
         raise ClipError(f"{path.name} is not a video or image that can be read "
                         "(try mp4, webm, mov, avi, mkv, gif, png or jpg)") from None
     fps = 1000 / float(np.mean(durations))

@@ -174,6 +174,8 @@ def test_bad_input_raises_one_readable_error(tmp_path, name):
         load_clip(path)
     message = str(raised.value)
     assert message and "Traceback" not in message and len(message) < 300
+    if name.startswith("gigantic"):
+        assert "8192 px" in message  # says what the limit is
 
 
 def test_bad_settings_raise_readable_errors(tmp_path):
