@@ -127,6 +127,33 @@ def _check_dimensions(width: int, height: int, name: str):
                         f"{MAX_SOURCE_SIDE} px a side and {MAX_SOURCE_PIXELS / 1e6:.0f} Mpx")
 
 
+def _declared_size(path: Path):
+    """(width, height) as a PNG, GIF, BMP or YUV4MPEG header states it, or None: to tell a person that a
+    file the decoders refused was refused for its size."""
+    import re
+    import struct
+
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    if head.startswith(b"\x89PNG") and head[12:16] == b"IHDR":
+        return struct.unpack(">II", head[16:24])
+    if head.startswith(b"GIF8"):
+        return struct.unpack("<HH", head[6:10])
+    if head.startswith(b"BM") and len(head) >= 26:
+        width, height = struct.unpack("<ii", head[18:26])
+        return width, abs(height)
+    match = re.match(rb"YUV4MPEG2 (?:\S+ )*?W(\d+) H(\d+)", head)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def _unreadable(path: Path) -> ClipError:
+    size = _declared_size(path)
+    if size is not None:
+        _check_dimensions(*size, path.name)  # raises with the size limit if that is what went wrong
+    return ClipError(f"{path.name} is not a video or image that can be read "
+                     "(try mp4, webm, mov, avi, mkv, gif, png or jpg)")
+
+
 def _read_video(path: Path, wanted: int, max_decode_frames: int, max_decode_seconds: float):
     """Count the frames by demuxing (cheap, and true whatever the header claims), then decode once up to
     the last frame needed, keeping the frame nearest each of `wanted` evenly spaced targets."""
@@ -267,8 +294,7 @@ def _read_image_frames(path: Path, wanted: int):
         raise ClipError(f"{path.name} is too large an image to decode; the largest frame decoded is "
                         f"{MAX_SOURCE_SIDE} px a side and {MAX_SOURCE_PIXELS / 1e6:.0f} Mpx") from None
     except (OSError, ValueError, EOFError, SyntaxError):
-        raise ClipError(f"{path.name} is not a video or image that can be read "
-                        "(try mp4, webm, mov, avi, mkv, gif, png or jpg)") from None
+        raise _unreadable(path) from None
     fps = 1000 / float(np.mean(durations))
     kind = "animation" if count > 1 else "image"
     source = SourceInfo(width=frames[0].shape[1], height=frames[0].shape[0], fps=round(fps, 3) if count > 1 else 0.0,
