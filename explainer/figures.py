@@ -600,11 +600,11 @@ def _strip_heatmap(values: np.ndarray, scale, zmax: float | None = None, name: s
 
 def token_story(tubelet: np.ndarray, weight: np.ndarray, bias: np.ndarray, position: np.ndarray,
                 axis_widths: tuple[int, int, int], token: int, cell: tuple[int, int, int],
-                height: int = 640) -> go.Figure:
+                height: int = 640, layer: str = "a linear layer") -> go.Figure:
     """One tubelet becomes one token, in five rows: its pixels; flattened into pt*ph*pw*3 numbers (shown
     pixel by pixel, one row per colour channel); a linear layer (weight (D, pt*ph*pw*3), bias (D,)) maps
     them to D numbers; its 3D sin-cos position (D,) is added (time | row | column parts); the sum is the
-    token the DiT reads."""
+    token the DiT reads. `layer` names the linear layer (trained or not) in its row's title."""
     pt, ph, pw, _ = tubelet.shape
     vector = to_unit(tubelet).reshape(-1)  # (pt*ph*pw*3,), the order patchify uses: pixel-major, RGB inner
     embedded = weight @ vector + bias  # (D,)
@@ -613,7 +613,7 @@ def token_story(tubelet: np.ndarray, weight: np.ndarray, bias: np.ndarray, posit
     fig = make_subplots(rows=5, cols=1, vertical_spacing=0.075, row_heights=[0.3, 0.22, 0.16, 0.16, 0.16],
                         subplot_titles=[f"① tubelet #{token}: {pt} frame{'s' if pt > 1 else ''} of {ph}×{pw} pixels",
                                         f"② flattened: {vector.size} numbers (pixels × RGB)",
-                                        f"③ a linear layer: {vector.size} → {width} numbers",
+                                        f"③ {layer}: {vector.size} → {width} numbers",
                                         "④ + where and when: time | row | column",
                                         "⑤ = the token the DiT reads"])
     gap = max(1, pw // 4)
@@ -814,3 +814,332 @@ def sweep_timesteps(steps: int, current: int, count: int = 21) -> tuple[list[int
     (sorted timesteps, position of current)."""
     sweep = sorted({int(round(t)) for t in np.linspace(0, steps - 1, count)} | {int(current)})
     return sweep, sweep.index(int(current))
+
+
+# --- 6. denoising ------------------------------------------------------------------------------------
+
+def _axis_name(number: int, letter: str) -> str:
+    """Layout key of the number-th x or y axis (1-based): xaxis, xaxis2, ..."""
+    return f"{letter}axis" if number == 1 else f"{letter}axis{number}"
+
+
+def _axis_ref(number: int, letter: str) -> str:
+    """Trace reference of the number-th axis: x, x2, ..."""
+    return letter if number == 1 else f"{letter}{number}"
+
+
+def _image_axes(number: int, x_domain, y_domain) -> dict:
+    """Layout entries for a picture on axes `number`: no ticks, square pixels, inside its domain (at its
+    top, when the domain is taller than the picture)."""
+    return {_axis_name(number, "x"): dict(domain=list(x_domain), visible=False),
+            _axis_name(number, "y"): dict(domain=list(y_domain), visible=False, autorange="reversed",
+                                          scaleanchor=_axis_ref(number, "x"), constrain="domain",
+                                          constraintoward="top")}
+
+
+def _two_line_title(height: int) -> dict:
+    """Where a title of two lines sits: clear of the figure's top edge (plotly.js anchors a title of
+    several lines by its first line)."""
+    return dict(y=1 - 22 / height, yanchor="top")
+
+
+def _panel_title(number: int, text: str, colour: str = INK, size: int = 12) -> dict:
+    """A caption over the picture on axes `number` (it follows the axes' domain, on a phone too)."""
+    return dict(text=text, xref=f"{_axis_ref(number, 'x')} domain", yref=f"{_axis_ref(number, 'y')} domain",
+                x=0, y=1, xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=size, color=colour))
+
+
+def _step_title(index: int, total: int, t: int, snr: float, psnr: float | None) -> str:
+    guess = "" if psnr is None else f" · x̂0 vs your clip <b>{psnr:.1f} dB</b>"
+    return (f"step {index + 1} of {total} · t = {t}<br><span style='font-size:11px;color:{MUTED}'>"
+            f"<span style='color:{NOISE}'>SNR {snr:.2g}</span>{guess}</span>")
+
+
+def _map_label(x: float, y: float, text: str, colour: str, ax: int, ay: int) -> dict:
+    """A label with a short leader line for a point of the trajectory map (axes x3, y3)."""
+    return dict(text=text, x=float(x), y=float(y), xref="x3", yref="y3", showarrow=True, ax=ax, ay=ay,
+                arrowhead=0, arrowwidth=1, arrowcolor=MUTED, font=dict(size=11, color=colour),
+                bgcolor=rgba(PAPER, 0.7))
+
+
+def denoising(noisy: np.ndarray, guesses: np.ndarray, timesteps: list[int], snr: list[float],
+              path: dict, psnr: list[float] | None = None, current: int | None = None, height: int = 470,
+              quality: int = 80, autoplay: bool = True, start: str = "pure noise") -> go.Figure:
+    """The reverse process, step by step, beside its trajectory map.
+
+    `noisy`, `guesses` (S, H, W, 3) uint8: one clip frame per sampler step, x_t (what the DiT sees) and x̂0
+    (its guess of the clean clip). `path` is a trajectory map (explainer.trajectory.trajectory_map): every
+    x_t and x̂0 as 2D points, the finished clip and your clip. On the map the x_t path is a line of dots
+    coloured by step (first -> last as time runs), the x̂0 guesses a dotted series of diamonds, `start`
+    names where the path began; the step on show is ringed in pink, with a pink line from x_t to the
+    guess the DiT makes from it. Play walks the steps (and starts by itself when `autoplay`). Pictures
+    travel as JPEG of `quality`."""
+    steps = len(timesteps)
+    current = steps - 1 if current is None else current
+    psnr = list(psnr) if psnr else None
+    xy, guess_xy = np.asarray(path["x_t"], np.float32), np.asarray(path["x0_hat"], np.float32)
+    noisy_uris = [image_uri(picture, "jpeg", quality) for picture in noisy]
+    guess_uris = [image_uri(picture, "jpeg", quality) for picture in guesses]
+    order = np.arange(steps, dtype=np.float32)
+    hover = np.array([[n + 1, t] for n, t in enumerate(timesteps)], np.float32)
+    at_step = "at step %{customdata[0]:.0f} (t = %{customdata[1]:.0f})<extra></extra>"
+    step_marker = dict(color=order, colorscale=TIME_SCALE, cmin=0, cmax=max(1, steps - 1))
+    fig = go.Figure()
+    fig.add_trace(go.Image(source=noisy_uris[current], xaxis="x", yaxis="y", hoverinfo="skip", name="x_t"))
+    fig.add_trace(go.Image(source=guess_uris[current], xaxis="x2", yaxis="y2", hoverinfo="skip", name="x̂0"))
+    fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], xaxis="x3", yaxis="y3", mode="lines+markers",
+                             line=dict(color=rgba(MUTED, 0.6), width=1.2), marker=dict(size=7, **step_marker),
+                             customdata=hover, name="x_t",
+                             hovertemplate="x_t " + at_step))
+    fig.add_trace(go.Scatter(x=guess_xy[:, 0], y=guess_xy[:, 1], xaxis="x3", yaxis="y3", mode="lines+markers",
+                             line=dict(color=rgba(MUTED, 0.45), width=1, dash="dot"),
+                             marker=dict(size=8, symbol="diamond", line=dict(color=PAPER, width=0.5), **step_marker),
+                             customdata=hover, name="x̂0",
+                             hovertemplate="x̂0 " + at_step))
+    final = np.asarray(path["final"], np.float32)
+    fig.add_trace(go.Scatter(x=[final[0]], y=[final[1]], xaxis="x3", yaxis="y3", mode="markers",
+                             marker=dict(size=14, color=TIME_SCALE[-1][1], line=dict(color=INK, width=1.5)),
+                             name="the finished clip", hovertemplate="the finished clip<extra></extra>"))
+    labels = [_map_label(xy[0, 0], xy[0, 1], f"start: {start}", NOISE, 0, -26),
+              _map_label(final[0], final[1], "finished", INK, 0, 26)]
+    if path.get("clip") is not None:
+        clip = np.asarray(path["clip"], np.float32)
+        fig.add_trace(go.Scatter(x=[clip[0]], y=[clip[1]], xaxis="x3", yaxis="y3", mode="markers",
+                                 marker=dict(size=17, symbol="star", color=INK, line=dict(color=PAPER, width=1)),
+                                 name="your clip", hovertemplate="your clip<extra></extra>"))
+        labels.append(_map_label(clip[0], clip[1], "your clip", INK, 0, -24))
+
+    def now(n):  # the pink link from x_t to its guess, and the rings around both
+        points = dict(x=[xy[n, 0], guess_xy[n, 0]], y=[xy[n, 1], guess_xy[n, 1]])
+        return points, points
+
+    link, rings = now(current)
+    link_index = len(fig.data)
+    fig.add_trace(go.Scatter(**link, xaxis="x3", yaxis="y3", mode="lines", line=dict(color=PATCH, width=2, dash="dash"),
+                             hoverinfo="skip", name="this step"))
+    fig.add_trace(go.Scatter(**rings, xaxis="x3", yaxis="y3", mode="markers", hoverinfo="skip", name="this step",
+                             marker=dict(size=17, symbol="circle-open", color=PATCH, line=dict(width=2.5))))
+    names = [str(n) for n in range(steps)]
+    frames = []
+    for n, name in enumerate(names):
+        link, rings = now(n)
+        title = _step_title(n, steps, timesteps[n], snr[n], psnr[n] if psnr else None)
+        frames.append(go.Frame(name=name, traces=[0, 1, link_index, link_index + 1],
+                               data=[go.Image(source=noisy_uris[n]), go.Image(source=guess_uris[n]),
+                                     go.Scatter(**link), go.Scatter(**rings)],
+                               layout=dict(title=dict(text=title))))
+    fig.frames = frames
+    explained = path.get("explained", [0, 0])
+    map_axis = dict(gridcolor=GRID, zeroline=False, color=MUTED, showticklabels=False)
+    first, last = (f"<span style='color:{TIME_SCALE[end][1]}'>{name}</span>"
+                   for end, name in ((0, "first"), (-1, "last")))
+    key = (f"the map · <span style='color:{TIME_SCALE[0][1]}'>●</span> x_t  "
+           f"<span style='color:{TIME_SCALE[0][1]}'>◆</span> x̂0 · step {first} → {last}")
+    fig.update_layout(**base_layout(height, _step_title(current, steps, timesteps[current], snr[current],
+                                                        psnr[current] if psnr else None),
+                                    margin=dict(l=8, r=8, t=56, b=controls_margin(30))),
+                      **_image_axes(1, (0.0, 0.3), (0.0, 0.9)), **_image_axes(2, (0.32, 0.62), (0.0, 0.9)),
+                      xaxis3=dict(domain=[0.68, 1.0], anchor="y3", **map_axis,
+                                  title=dict(text=f"direction 1 ({explained[0]:.0%} of the path's spread)",
+                                             font=dict(size=11, color=MUTED), standoff=4)),
+                      yaxis3=dict(domain=[0.0, 0.9], anchor="x3", **map_axis,
+                                  title=dict(text=f"direction 2 ({explained[1]:.0%})",
+                                             font=dict(size=11, color=MUTED), standoff=4)),
+                      annotations=[_panel_title(1, "x_t · what the DiT sees"), _panel_title(2, "x̂0 · its guess"),
+                                   _panel_title(3, key, INK, 11), *labels],
+                      meta=dict(kind="denoising", autoplay=autoplay, steps=steps,
+                                timesteps=[int(t) for t in timesteps]))
+    fig.update_layout(title=_two_line_title(height))
+    fig.update_layout(**play_controls(names, [f"{n + 1} · t {t}" for n, t in enumerate(timesteps)], 180, "step ",
+                                      current, below=30))
+    phone = 700
+    return for_phones(fig, height=phone, **{"xaxis.domain": [0.0, 0.49], "yaxis.domain": [0.75, 0.96],
+                                            "xaxis2.domain": [0.51, 1.0], "yaxis2.domain": [0.75, 0.96],
+                                            "xaxis3.domain": [0.0, 1.0], "yaxis3.domain": [0.0, 0.64],
+                                            "yaxis3.title.text": "direction 2", "annotations.0.text": "x_t · seen",
+                                            "annotations.1.text": "x̂0 · guessed", "title.y": 1 - 22 / phone})
+
+
+def denoising_within_budget(noisy, guesses, timesteps, snr, path, psnr=None, budget: int = MAX_FIGURE_BYTES,
+                            **options) -> go.Figure:
+    """`denoising` at the best JPEG quality whose JSON fits `budget`; past the lowest quality, every
+    other step is dropped (the last step always stays)."""
+    keep = np.arange(len(timesteps))
+    while True:
+        for quality in (80, 65, 50):
+            fig = denoising(noisy[keep], guesses[keep], [timesteps[n] for n in keep], [snr[n] for n in keep],
+                            {**path, "x_t": np.asarray(path["x_t"])[keep],
+                             "x0_hat": np.asarray(path["x0_hat"])[keep]},
+                            [psnr[n] for n in keep] if psnr else None, quality=quality, **options)
+            if json_bytes(fig) <= budget or len(keep) <= 2:
+                return fig
+        keep = np.unique(np.append(keep[::2], keep[-1]))
+
+
+def patch_picker(frame: np.ndarray, patch, cell: tuple[int, int]) -> np.ndarray:
+    """One frame enlarged as `amoeba_overlay` enlarges it (so a click maps back to a patch), the tubelet
+    grid faintly drawn, and the patch at `cell` (row, column of the grid) outlined in pink."""
+    height, width, _ = frame.shape
+    _, ph, pw = patch
+    scale = overlay_scale(height, width)
+    image = enlarge(frame, scale).astype(np.float32)
+    _draw_grid(image, ph * scale, pw * scale, hex_rgb(INK), 0.3)
+    image = image.astype(np.uint8)
+    row, col = cell
+    cv2.rectangle(image, (col * pw * scale, row * ph * scale), ((col + 1) * pw * scale - 1, (row + 1) * ph * scale - 1),
+                  hex_rgb(PATCH), max(2, scale // 2))
+    return image
+
+
+# a veil over a frame: dark where a patch puts little attention, lifted where it looks
+ATTENTION_SCALE = [[0.0, rgba(FILM, 0.82)], [0.5, rgba(FILM, 0.35)], [1.0, rgba(INK, 0.18)]]
+
+
+def _panel_grid(count: int, columns: int, aspect: float, width_px: float, gap: float = 0.02,
+                caption_px: int = 22, row_gap_px: int = 6) -> tuple[list, list, int]:
+    """Domains of `count` picture panels (height/width `aspect`) in `columns` columns across a plot area
+    `width_px` wide, each with room for a caption above: (x domains, y domains, plot-area height)."""
+    rows = math.ceil(count / columns)
+    panel_w = (1 - gap * (columns - 1)) / columns
+    picture_px = panel_w * width_px * aspect
+    row_px = picture_px + caption_px
+    area = rows * row_px + (rows - 1) * row_gap_px
+    xs, ys = [], []
+    for n in range(count):
+        row, col = divmod(n, columns)
+        left = col * (panel_w + gap)
+        top = row * (row_px + row_gap_px) + caption_px
+        xs.append([round(left, 4), round(left + panel_w, 4)])
+        ys.append([round(1 - (top + picture_px) / area, 4), round(1 - top / area, 4)])
+    return xs, ys, int(math.ceil(area))
+
+
+def attention_panels(frames: np.ndarray, weights: np.ndarray, patch, query: tuple[int, int, int],
+                     title: str = "", width_px: int = 880, phone_px: int = 350, phone_title: str | None = None
+                     ) -> go.Figure:
+    """Where one patch looks: for each time slice of the tubelet grid, a frame of that slice under a dark
+    veil that lifts where the query patch puts its attention; the query patch outlined in pink.
+
+    `frames` (gt, H, W, 3) uint8, one frame per time slice; `weights` (gt, gh, gw), the query's attention
+    over every spacetime patch (summing to 1); `query` (it, ih, iw) its place in the grid. Each panel's
+    caption says the share of the attention that falls on its slice. The veil follows the square root
+    of the weight against the largest (so weaker looks still show); hovering gives the weight itself.
+    `title` may take two lines; `phone_title` (up to three) replaces it on a phone."""
+    weights = np.asarray(weights, np.float32)
+    slices, frame_h, frame_w, _ = frames.shape
+    pt, ph, pw = patch
+    qt, qh, qw = (int(v) for v in query)
+    aspect = frame_h / frame_w
+    columns = min(slices, 4 if frame_w >= 1.2 * frame_h else 8)
+    top_px, phone_top_px, bottom_px = 52, 86, 6  # room for the title; none needed below
+    xs, ys, area = _panel_grid(slices, columns, aspect, width_px)
+    phone_columns = min(slices, 2 if frame_w >= frame_h else 3)
+    phone_xs, phone_ys, phone_area = _panel_grid(slices, phone_columns, aspect, phone_px)
+    height, phone_height = area + top_px + bottom_px, phone_area + phone_top_px + bottom_px
+    top = float(weights.max()) or 1.0
+    lift = np.sqrt(weights / top)  # (gt, gh, gw) in [0, 1]
+    shares = weights.reshape(slices, -1).sum(1)
+    cells = weights[0].size
+    fig = go.Figure()
+    layout, captions = {}, []
+    phone = {"height": phone_height, "margin.t": phone_top_px, "title.y": 1 - 22 / phone_height,
+             "title.text": phone_title or title}
+    scale = max(1, round(240 / frame_w))
+    for n in range(slices):
+        number = n + 1
+        fig.add_trace(go.Image(source=image_uri(enlarge(frames[n], scale), "jpeg", 85), x0=0, dx=1 / scale,
+                               y0=0, dy=1 / scale, xaxis=_axis_ref(number, "x"), yaxis=_axis_ref(number, "y"),
+                               hoverinfo="skip"))
+        tokens = np.arange(n * cells, (n + 1) * cells, dtype=np.float32).reshape(weights[n].shape)
+        fig.add_trace(go.Heatmap(z=lift[n], x0=(pw - 1) / 2, dx=pw, y0=(ph - 1) / 2, dy=ph, zmin=0, zmax=1,
+                                 colorscale=ATTENTION_SCALE, showscale=False, xaxis=_axis_ref(number, "x"),
+                                 yaxis=_axis_ref(number, "y"), customdata=np.stack([tokens, weights[n]], -1),
+                                 hovertemplate="patch #%{customdata[0]:.0f}: %{customdata[1]:.2%} of the "
+                                               "attention<extra></extra>"))
+        layout.update(_image_axes(number, xs[n], ys[n]))
+        layout[_axis_name(number, "x")]["range"] = [-0.5, frame_w - 0.5]
+        layout[_axis_name(number, "y")]["range"] = [frame_h - 0.5, -0.5]
+        layout[_axis_name(number, "y")].pop("autorange")
+        phone[f"{_axis_name(number, 'x')}.domain"] = phone_xs[n]
+        phone[f"{_axis_name(number, 'y')}.domain"] = phone_ys[n]
+        frames_of = f"frame {n * pt}" if pt == 1 else f"frames {n * pt}–{n * pt + pt - 1}"
+        captions.append(_panel_title(number, f"slice {n} · {frames_of} · {shares[n]:.0%}",
+                                     PATCH if n == qt else INK, 11))
+        phone[f"annotations.{n}.text"] = f"slice {n} · {shares[n]:.0%}"
+    query_axes = qt + 1
+    fig.add_shape(type="rect", x0=qw * pw - 0.5, x1=(qw + 1) * pw - 0.5, y0=qh * ph - 0.5, y1=(qh + 1) * ph - 0.5,
+                  xref=_axis_ref(query_axes, "x"), yref=_axis_ref(query_axes, "y"), line=dict(color=PATCH, width=2.5))
+    fig.update_layout(**base_layout(height, title, margin=dict(l=4, r=4, t=top_px, b=bottom_px)), **layout,
+                      annotations=captions,
+                      meta=dict(kind="attention", query=[qt, qh, qw], slices=slices, peak=top))
+    fig.update_layout(title=_two_line_title(height))
+    return for_phones(fig, **phone)
+
+
+# --- 7. fitting the DiT to your clip -----------------------------------------------------------------
+
+def smooth(values, weight: float = 0.9) -> np.ndarray:
+    """Exponential moving average, debiased at the start (as loss curves are usually smoothed)."""
+    values = np.asarray(values, np.float64)
+    out, average = np.empty_like(values), 0.0
+    for n, value in enumerate(values):
+        average = weight * average + (1 - weight) * value
+        out[n] = average / (1 - weight ** (n + 1))
+    return out
+
+
+def loss_curve(losses, elapsed: float, budget: float, height: int = 340, done: bool = False) -> go.Figure:
+    """The fit's loss after each step (faint dots) and its moving average (a line), log scale; the title
+    says how far the time budget is spent."""
+    losses = np.asarray(losses, np.float32)
+    steps = np.arange(1, len(losses) + 1, dtype=np.float32)
+    fig = go.Figure()
+    if len(losses):
+        fig.add_trace(go.Scatter(x=steps, y=losses, mode="markers", marker=dict(size=3, color=rgba(MUTED, 0.55)),
+                                 name="each step", hovertemplate="step %{x:.0f}: loss %{y:.4f}<extra></extra>"))
+        fig.add_trace(go.Scatter(x=steps, y=smooth(losses).astype(np.float32), mode="lines",
+                                 line=dict(color=INK, width=2.5), name="moving average",
+                                 hovertemplate="step %{x:.0f}: average %{y:.4f}<extra></extra>"))
+    state = "done" if done else "fitting"
+    latest = f" · loss {smooth(losses)[-1]:.4f}" if len(losses) else ""
+    title = f"{state}: {len(losses)} steps in {elapsed:.0f} s of {budget:.0f} s{latest}"
+    fig.update_layout(**base_layout(height, title, margin=dict(l=56, r=12, t=40, b=44)),
+                      xaxis=dict(title=dict(text="training step", font=dict(size=11, color=MUTED)), gridcolor=GRID,
+                                 color=MUTED, zeroline=False, rangemode="tozero"),
+                      yaxis=dict(title=dict(text="loss: error of the guess x̂0 (log)",
+                                            font=dict(size=11, color=MUTED)),
+                                 type="log", gridcolor=GRID, color=MUTED, zeroline=False),
+                      meta=dict(kind="loss", steps=int(len(losses)), done=bool(done)))
+    return fig
+
+
+def regeneration(clip: np.ndarray, prior: np.ndarray, fitted: np.ndarray, prior_psnr: float, fitted_psnr: float,
+                 labels: list[str] | None = None, height: int = 400) -> go.Figure:
+    """Your clip beside what the prior and the fitted DiT make from the same pure noise, frame by frame
+    (Play runs through the clip), each with its PSNR against your clip. Three (T, H, W, 3) uint8 clips."""
+    count, frame_h, frame_w, _ = clip.shape
+    scale = max(1, round(160 / frame_w))
+    clips = [clip, prior, fitted]
+    uris = [[image_uri(enlarge(frame, scale), "jpeg", 88) for frame in video] for video in clips]
+    captions = [f"your clip ({frame_w} × {frame_h})", f"the prior, from noise · {prior_psnr:.1f} dB",
+                f"fitted to your clip, same noise · {fitted_psnr:.1f} dB"]
+    fig = go.Figure()
+    layout = {}
+    for n in range(3):
+        fig.add_trace(go.Image(source=uris[n][0], x0=0, dx=1 / scale, y0=0, dy=1 / scale,
+                               xaxis=_axis_ref(n + 1, "x"), yaxis=_axis_ref(n + 1, "y"), hoverinfo="skip"))
+        layout.update(_image_axes(n + 1, (n * 0.34, n * 0.34 + 0.32), (0.0, 0.9)))
+    labels = labels or [str(n) for n in range(count)]
+    names = [str(n) for n in range(count)]
+    fig.frames = [go.Frame(name=name, traces=[0, 1, 2], data=[go.Image(source=uris[v][k]) for v in range(3)])
+                  for k, name in enumerate(names)]
+    fig.update_layout(**base_layout(height, margin=dict(l=4, r=4, t=12, b=controls_margin())), **layout,
+                      annotations=[_panel_title(n + 1, text, INK) for n, text in enumerate(captions)],
+                      meta=dict(kind="regeneration", autoplay=True, prior_psnr_db=round(float(prior_psnr), 2),
+                                fitted_psnr_db=round(float(fitted_psnr), 2)))
+    fig.update_layout(**play_controls(names, labels, 200, "frame at ", 0))
+    if frame_w >= frame_h:  # wide pictures stack on a phone
+        return for_phones(fig, height=660, **{"xaxis.domain": [0, 1], "yaxis.domain": [0.7, 0.95],
+                                              "xaxis2.domain": [0, 1], "yaxis2.domain": [0.37, 0.62],
+                                              "xaxis3.domain": [0, 1], "yaxis3.domain": [0.04, 0.29]})
+    return for_phones(fig, height=360)

@@ -235,3 +235,129 @@ def test_the_page_fits_a_phone(browser, url):
         phone.screenshot(path=str(SHOTS / "phone_390.png"), full_page=True)
     finally:
         context.close()
+
+
+# --- 6-8. denoising, fitting, taking it with you -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def reel_tab(browser, url):
+    """A fresh desktop page on the default sample, for the DiT's sections (its own session: its own run
+    and fitted model)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    opened.errors = []
+    opened.on("pageerror", lambda error: opened.errors.append(str(error)))
+    opened.on("console", lambda message: opened.errors.append(message.text)
+              if message.type == "error" and "figure could not be drawn" in message.text else None)
+    opened.goto(url)
+    opened.wait_for_function("() => (document.querySelector('#facts') || {innerText: ''}).innerText.includes('640')",
+                             timeout=TIMEOUT_MS)
+    yield opened
+    context.close()
+
+
+def video_state(tab) -> dict:
+    return tab.evaluate("""() => { const v = document.querySelector('#trajectory-video video');
+        return v ? {ready: v.readyState, error: v.error && v.error.code, width: v.videoWidth,
+                    src: v.currentSrc} : {}; }""")
+
+
+def denoise_and_wait(tab) -> float:
+    """Press Denoise and wait until the run is drawn with its steps as animation frames; when it was
+    pressed (time.monotonic)."""
+    tab.locator("#denoise-button").scroll_into_view_if_needed()
+    started = time.monotonic()
+    tab.click("#denoise-button")
+    tab.wait_for_function(f"() => {{ const e = {player('denoising')}; return e && Number(e.dataset.frames) > 1; }}",
+                          timeout=TIMEOUT_MS)
+    return started
+
+
+def screenshot_sections_6_to_8(tab, path: Path):
+    """The page from section 6's heading to the end, after every figure there is drawn."""
+    height = tab.evaluate("document.body.scrollHeight")
+    for y in range(0, height + 800, 700):
+        tab.evaluate(f"window.scrollTo(0, {y})")
+        tab.wait_for_timeout(100)
+    tab.wait_for_timeout(800)
+    top = tab.evaluate("""() => {
+        const heading = [...document.querySelectorAll('h2')].find(e => e.innerText.includes('Denoising'));
+        return heading.getBoundingClientRect().top + window.scrollY - 8; }""")
+    width = tab.evaluate("document.documentElement.scrollWidth")
+    SHOTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(path), full_page=True,
+                   clip={"x": 0, "y": top, "width": width, "height": tab.evaluate("document.body.scrollHeight") - top})
+
+
+def test_denoising_plays_its_steps_and_its_video_plays(reel_tab):
+    tab = reel_tab
+    started = denoise_and_wait(tab)
+    record_timing("click Denoise (50-step DDIM, 1152 tokens) -> trajectory drawn", time.monotonic() - started)
+    assert int(drawn(tab, "denoising")["frames"]) == 50
+    tab.wait_for_function("() => { const v = document.querySelector('#trajectory-video video');"
+                          " return v && v.readyState >= 2; }", timeout=TIMEOUT_MS)
+    record_timing("click Denoise -> its video ready to play", time.monotonic() - started)
+    video = video_state(tab)
+    assert video["ready"] >= 2 and video["error"] is None and video["src"].endswith(".webm") and video["width"] > 0
+    # back to the first step, then Play walks the steps
+    tab.evaluate(f"() => Plotly.animate({player('denoising')}.querySelector('.fr-plot'), ['0'], "
+                 "{mode: 'immediate', frame: {duration: 0, redraw: true}, transition: {duration: 0}})")
+    wait_frame(tab, "denoising", "0")
+    tab.locator("#denoising .updatemenu-button").first.click()  # ▶ Play
+    tab.wait_for_function(f"() => Number({player('denoising')}.dataset.frame) >= 5", timeout=30_000)
+    wait_drawn(tab, "attention", 1)
+    assert "DIT CALLS" in tab.inner_text("#run-facts").upper()
+    assert not tab.errors
+
+
+def test_a_click_on_the_frame_picks_the_patch_whose_attention_is_shown(reel_tab):
+    tab = reel_tab
+    draws = int(drawn(tab, "attention")["draws"])
+    before = int(tab.locator("#query input[type=number]").input_value())
+    picture = tab.locator("#query-frame img").first
+    picture.scroll_into_view_if_needed()
+    box = picture.bounding_box()
+    picture.click(position={"x": box["width"] * 0.05, "y": box["height"] * 0.05})  # the top-left patch
+    wait_drawn(tab, "attention", draws + 1)
+    after = int(tab.locator("#query input[type=number]").input_value())
+    assert after != before and after % (9 * 16) == 0  # row 0, column 0 of the same time slice
+
+
+def test_fitting_draws_a_live_loss_curve_then_the_comparison(reel_tab):
+    tab = reel_tab
+    seconds = tab.locator("#fit-seconds input[type=number]")
+    seconds.fill("10")
+    seconds.press("Enter")
+    tab.click("#fit-button")
+    wait_drawn(tab, "loss-curve", 1)  # drawn while the fit is still running
+    wait_drawn(tab, "regeneration", 1, timeout=120_000)
+    assert int(drawn(tab, "loss-curve")["draws"]) >= 2  # it was redrawn as the fit went on
+    assert int(drawn(tab, "regeneration")["frames"]) == 16
+    assert "FITTED, SAME NOISE" in tab.inner_text("#fit-facts").upper()
+    assert tab.locator("#model-choice").is_visible()  # section 6 now offers the fitted copy
+    tab.click("#export-button")
+    tab.locator("#exported a").first.wait_for(timeout=TIMEOUT_MS)
+    screenshot_sections_6_to_8(tab, SHOTS / "sections_6_8_desktop.png")
+    assert not tab.errors
+
+
+def test_sections_6_to_8_fit_a_phone(browser, url):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True,
+                                  has_touch=True)
+    phone = context.new_page()
+    try:
+        phone.goto(url)
+        phone.wait_for_function("() => (document.querySelector('#facts') || {innerText: ''}).innerText.includes('640')",
+                                timeout=TIMEOUT_MS)
+        steps = phone.locator("#steps input[type=number]")  # a short run: this test is about the layout
+        steps.fill("10")
+        steps.press("Enter")
+        denoise_and_wait(phone)
+        phone.wait_for_function("() => { const v = document.querySelector('#trajectory-video video');"
+                                " return v && v.readyState >= 2; }", timeout=TIMEOUT_MS)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+        height = phone.evaluate(f"() => {player('denoising')}.querySelector('.fr-plot').clientHeight")
+        assert height >= 600  # the phone layout: pictures above the map
+        screenshot_sections_6_to_8(phone, SHOTS / "sections_6_8_phone.png")
+    finally:
+        context.close()

@@ -302,3 +302,117 @@ def test_the_smallest_tubelets_still_fit_the_budget():
 def test_budget_on_a_real_clip(real_clip_path):
     for text in _page_figures(real_clip_path):
         assert figures.json_bytes(text) <= figures.MAX_FIGURE_BYTES
+
+
+# --- 6. denoising --------------------------------------------------------------------------------------
+
+def synthetic_run(steps=6, height=16, width=24, seed=0):
+    """A made-up run: x_t from noise to a flat picture, the guesses sharpening, a path on the map."""
+    rng = np.random.default_rng(seed)
+    clean = np.full((height, width, 3), 120, np.uint8)
+    mix = np.linspace(1, 0, steps)[:, None, None, None]
+    noisy = (mix * rng.integers(0, 256, (steps, height, width, 3)) + (1 - mix) * clean).astype(np.uint8)
+    guesses = ((1 - mix) * clean + mix * 60).astype(np.uint8)
+    path = {"x_t": rng.normal(size=(steps, 2)), "x0_hat": rng.normal(size=(steps, 2)), "final": np.zeros(2),
+            "clip": np.ones(2), "explained": [0.9, 0.05]}
+    timesteps = list(range(steps * 100 - 100, -1, -100))
+    return noisy, guesses, timesteps, [float(s) for s in np.geomspace(0.01, 100, steps)], path
+
+
+def test_denoising_steps_through_pictures_and_map_together():
+    noisy, guesses, timesteps, snr, path = synthetic_run()
+    fig = figures.denoising(noisy, guesses, timesteps, snr, path, psnr=[5, 6, 7, 8, 9, 10])
+    payload = json.loads(figures.to_json(fig))
+    assert figures.frame_count(fig) == len(timesteps) and payload["layout"]["meta"]["autoplay"]
+    assert payload["layout"]["sliders"][0]["active"] == len(timesteps) - 1  # drawn at the finished step
+    for n, frame in enumerate(payload["frames"]):
+        x_t, guess, link, rings = frame["data"]
+        # JPEG keeps the picture's mean colour (noise itself it cannot keep pixel for pixel)
+        assert np.abs(image_of(x_t["source"]).mean((0, 1)) - noisy[n].mean((0, 1))).max() < 4
+        assert np.abs(image_of(guess["source"]).astype(int) - guesses[n]).mean() < 4
+        assert np.allclose(decode(rings["x"]), [path["x_t"][n, 0], path["x0_hat"][n, 0]], atol=1e-5)
+        assert f"step {n + 1} of {len(timesteps)}" in frame["layout"]["title"]["text"]
+    names = [trace.get("name") for trace in payload["data"]]
+    assert {"x_t", "x̂0", "your clip", "the finished clip"} <= set(names)
+    assert "phone" in payload["layout"]["meta"]
+
+
+def test_denoising_of_pure_noise_stays_within_the_budget():
+    """Noise is what JPEG squeezes worst: 50 steps of noise at the largest working frame (128 x 128)."""
+    noisy, guesses, timesteps, snr, path = synthetic_run(steps=50, height=128, width=128)
+    noisy[:] = np.random.default_rng(1).integers(0, 256, noisy.shape)
+    fig = figures.denoising_within_budget(noisy, noisy, timesteps, snr, path)
+    assert figures.json_bytes(fig) <= figures.MAX_FIGURE_BYTES
+    assert figures.frame_count(fig) > 1
+    wide = figures.denoising_within_budget(*synthetic_run(steps=50, height=72, width=128))
+    assert figures.frame_count(wide) == 50  # the default clip keeps every step
+
+
+def test_attention_panels_show_every_time_slice_and_mark_the_query():
+    rng = np.random.default_rng(0)
+    weights = rng.random((8, 9, 16)).astype(np.float32)
+    weights /= weights.sum()
+    frames = synthetic_clip()[::2]
+    fig = figures.attention_panels(frames, weights, (2, 8, 8), (3, 4, 5), "where it looks")
+    payload = json.loads(figures.to_json(fig))
+    heatmaps = [trace for trace in payload["data"] if trace["type"] == "heatmap"]
+    assert len(heatmaps) == 8 and sum(trace["type"] == "image" for trace in payload["data"]) == 8
+    for n, trace in enumerate(heatmaps):
+        shown = decode(trace["customdata"]).reshape(9, 16, 2)
+        assert np.allclose(shown[..., 1], weights[n])  # hover gives the weights themselves
+        assert shown[0, 0, 0] == n * 9 * 16  # and the patch numbers, time-major
+        assert decode(trace["z"]).max() <= 1.0
+    assert max(decode(trace["z"]).max() for trace in heatmaps) == pytest.approx(1.0)
+    box = payload["layout"]["shapes"][0]
+    assert (box["xref"], box["yref"]) == ("x4", "y4")  # the query's slice is the fourth panel
+    assert (box["x0"], box["x1"], box["y0"], box["y1"]) == (39.5, 47.5, 31.5, 39.5)
+    shares = [float(a["text"].rsplit("·", 1)[1].strip(" %")) for a in payload["layout"]["annotations"]]
+    assert sum(shares) == pytest.approx(100, abs=5)
+    assert figures.json_bytes(fig) <= figures.MAX_FIGURE_BYTES
+
+
+def test_patch_picker_outlines_the_patch_in_pink():
+    frame = np.zeros((72, 128, 3), np.uint8)
+    picture = figures.patch_picker(frame, (2, 8, 8), (2, 5))
+    scale = figures.overlay_scale(72, 128)
+    assert picture.shape == (72 * scale, 128 * scale, 3)
+    assert tuple(picture[2 * 8 * scale, 5 * 8 * scale + 4]) == figures.hex_rgb(figures.PATCH)
+
+
+# --- 7. fitting --------------------------------------------------------------------------------------------
+
+def test_loss_curve_smooths_and_says_how_far_the_budget_is_spent():
+    losses = list(np.linspace(0.2, 0.1, 40))
+    payload = json.loads(figures.to_json(figures.loss_curve(losses, 12.3, 60)))
+    raw, average = payload["data"]
+    assert len(decode(raw["y"])) == 40 and decode(average["y"])[0] == pytest.approx(0.2)
+    assert "40 steps in 12 s of 60 s" in payload["layout"]["title"]["text"]
+    assert payload["layout"]["yaxis"]["type"] == "log"
+    assert figures.smooth([1.0, 1.0, 1.0])[-1] == pytest.approx(1.0)
+
+
+def test_regeneration_plays_the_three_clips_side_by_side():
+    clip = synthetic_clip(16, 32, 56)
+    prior, fitted = np.zeros_like(clip), clip.copy()
+    payload = json.loads(figures.to_json(figures.regeneration(clip, prior, fitted, 8.46, 14.1)))
+    assert len(payload["frames"]) == 16 and all(len(frame["data"]) == 3 for frame in payload["frames"])
+    texts = [a["text"] for a in payload["layout"]["annotations"]]
+    assert "8.5 dB" in texts[1] and "14.1 dB" in texts[2]
+    assert payload["layout"]["meta"]["fitted_psnr_db"] == 14.1
+    assert figures.json_bytes(json.dumps(payload)) <= figures.MAX_FIGURE_BYTES
+
+
+def test_a_default_denoising_run_of_the_sample_fits_the_budget():
+    """The page's own figures of a 50-step run (the default) on the default sample."""
+    from explainer import page
+    from explainer.trajectory import denoise
+
+    model = page.prior_model()
+    clip = page.working_clip(page.sample_file("wide"), page.WORKING_SIDE, None, model.config.patch)
+    trajectory = denoise(model, clip.frames, steps=page.DENOISE["steps"])
+    run = page.keep_run(trajectory, model, "sample_wide.webm")
+    shown = page.denoising_figure(trajectory, clip.frames)
+    assert figures.frame_count(shown) == 50 and figures.json_bytes(shown) <= figures.MAX_FIGURE_BYTES
+    for head in ("mean", "3"):
+        attention, picker = page.attention_view(run, 26, 4, head, 648)
+        assert figures.json_bytes(attention) <= figures.MAX_FIGURE_BYTES and picker.ndim == 3

@@ -1,11 +1,13 @@
 """The page as an API (gradio_client against an in-process server): a sample and a real clip are
 dissected, the amoeba and noise follow their settings, and a bad upload is a readable error after which
-the page keeps working."""
+the page keeps working. The DiT denoises a clip file (the same seed, the same run; SDEdit from the clip),
+fits a copy of itself to a clip, and any figure leaves as a standalone HTML file."""
 import json
 import socket
 import time
 import urllib.request
 
+import numpy as np
 import pytest
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -70,7 +72,8 @@ def check_figures(result: dict):
 def test_the_api_names_every_event(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     for name in ("/dissect", "/sample_wide", "/sample_tall", "/sample_square", "/patches", "/amoeba",
-                 "/place", "/noise", "/load_sample"):
+                 "/place", "/noise", "/load_sample", "/denoise", "/attention", "/pick_patch", "/fit",
+                 "/figure_html"):
         assert name in endpoints, name
 
 
@@ -137,8 +140,13 @@ def test_the_amoeba_without_a_clip_asks_for_one(url):
         fresh.predict(0.5, 0.5, 0.3, 0, api_name="/amoeba")
 
 
-def test_share_says_clearly_when_there_is_no_link(monkeypatch, capsys):
+def test_share_says_clearly_when_there_is_no_link(monkeypatch, capsys, tmp_path):
     import gradio as gr
+
+    # main() points Gradio's cache at its temp root through the environment: undone after this test, so
+    # the server the other tests share keeps accepting uploads
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    monkeypatch.setenv("FILM_REEL_TEMP", str(tmp_path))
 
     def fake_launch(self, **options):
         assert options["share"] is True and options["server_name"] == "127.0.0.1"
@@ -148,3 +156,93 @@ def test_share_says_clearly_when_there_is_no_link(monkeypatch, capsys):
     monkeypatch.setattr(gr.Blocks, "block_thread", lambda self: None)
     page.main(["--share"])
     assert "No public link" in capsys.readouterr().out
+
+
+# --- 6-8. denoising, fitting, taking it with you -------------------------------------------------------
+
+def denoised(outputs) -> dict:
+    """The outputs of /denoise by name (the session's run is state, not part of the API)."""
+    names = ["trajectory", "chips", "summary", "step", "block", "patch", "attention", "patch_frame", "video"]
+    assert len(outputs) == len(names)
+    return dict(zip(names, outputs))
+
+
+def video_frames(path) -> tuple[str, int]:
+    """The codec of a video file and the frames it really holds (decoded, not the header's claim)."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return stream.codec_context.name, sum(1 for _ in container.decode(stream))
+
+
+def test_the_tokens_section_shows_the_trained_embedding():
+    from explainer.weights import load_prior
+
+    prior, _ = load_prior("cpu")
+    weight, bias = page.tubelet_embedding((2, 8, 8))
+    assert np.array_equal(weight, prior.embed.weight.numpy()) and np.array_equal(bias, prior.embed.bias.numpy())
+    assert "trained" in page.embedding_name((2, 8, 8)) and "untrained" in page.embedding_name((1, 4, 4))
+    story = json.loads(page.show_tubelet(page.load_clip(page.sample_file("wide")), 0.5, 0.5, 0.3, 0)[2])
+    assert any("trained linear layer" in (a.get("text") or "") for a in story["layout"]["annotations"])
+
+
+def test_denoise_returns_a_playable_video_and_the_same_seed_gives_the_same_run(client):
+    clip = gradio_client.handle_file(page.sample_file("wide"))
+    first = denoised(client.predict(clip, "ddim", 8, 3, "noise", 0.6, api_name="/denoise"))
+    again = denoised(client.predict(clip, "ddim", 8, 3, "noise", 0.6, api_name="/denoise"))
+    other = denoised(client.predict(clip, "ddim", 8, 4, "noise", 0.6, api_name="/denoise"))
+    summary = first["summary"]
+    assert summary["model_calls"] == 8 and summary["timesteps"][0] == 875 and summary["tokens"] == 1152
+    assert first["trajectory"] == again["trajectory"]  # every x_t and x̂0, pixel for pixel
+    assert summary["x0_hat_psnr_db"] == again["summary"]["x0_hat_psnr_db"]
+    assert summary["x0_hat_psnr_db"] != other["summary"]["x0_hat_psnr_db"]
+    assert figures.frame_count(first["trajectory"]) == 8
+    codec, frames = video_frames(first["video"])
+    assert first["video"].endswith(".webm") and codec == "vp9" and frames > 8  # a step a frame, then a hold
+    attention = json.loads(first["attention"])
+    assert attention["layout"]["meta"]["kind"] == "attention" and first["patch"] < summary["tokens"]
+    # this session's run stays on the server: its attention elsewhere, and a figure to take away
+    figure, _ = client.predict(8, 1, "2", 0, api_name="/attention")
+    assert json.loads(figure)["layout"]["meta"]["query"] == [0, 0, 0]
+    path = client.predict("denoising and its trajectory map (6)", api_name="/figure_html")
+    text = open(path, encoding="utf-8").read()
+    assert "<html>" in text[:100] and "<title>Film Reel" in text and "Plotly.newPlot" in text
+    assert '<script src="http' not in text and len(text) > 3_000_000  # plotly.js inside: it works offline
+
+
+def test_sdedit_starts_from_the_clip_and_keeps_it(client):
+    clip = gradio_client.handle_file(page.sample_file("wide"))
+    kept = denoised(client.predict(clip, "ddpm", 20, 0, "clip", 0.3, api_name="/denoise"))["summary"]
+    assert kept["start"] == "clip" and kept["timesteps"][0] == 250 and kept["model_calls"] == 6
+    assert kept["x0_hat_psnr_db"][-1] > 18  # the clip, lightly noised and cleaned, is still the clip
+    assert "your clip, strength 0.3" in denoised(client.predict(clip, "ddim", 10, 0, "clip", 0.3,
+                                                                api_name="/denoise"))["chips"]
+
+
+def test_fit_returns_both_psnrs(client):
+    loss, regeneration, chips, summary, choice = client.predict(
+        gradio_client.handle_file(page.sample_file("wide")), 10, 0, api_name="/fit")
+    assert summary["steps"] > 0 and summary["working_size"] == [16, 32, 56]  # the fit works at 64 px
+    for key in ("prior_psnr_db", "fitted_psnr_db"):
+        assert 3 < summary[key] < 60, key
+    meta = json.loads(regeneration)["layout"]["meta"]
+    assert meta["fitted_psnr_db"] == summary["fitted_psnr_db"] and json.loads(loss)["layout"]["meta"]["done"]
+    assert choice == page.MODELS[1]
+    # this session now denoises with its fitted copy, at the fit's working size
+    run = denoised(client.predict(gradio_client.handle_file(page.sample_file("wide")), "ddim", 5, 0, "noise", 0.6,
+                                  0.0, page.MODELS[1], api_name="/denoise"))["summary"]
+    assert run["model"].startswith("fitted") and run["working_size"] == [16, 32, 56]
+
+
+def test_bad_denoising_inputs_are_readable_errors(url):
+    fresh = gradio_client.Client(url, verbose=False)
+    clip = gradio_client.handle_file(page.sample_file("square"))
+    for args, expected in [((clip, "ddim", 10, 0, "clip", 1.5), "maximum"),
+                           ((clip, "ddim", 10, 0, "noise", 0.6, 0.0, page.MODELS[1]), "Fit the DiT"),
+                           ((None, "ddim", 10, 0, "noise", 0.6), "Open a clip first")]:
+        with pytest.raises(gradio_client.exceptions.AppError, match=expected) as caught:
+            fresh.predict(*args, api_name="/denoise")
+        assert "Traceback" not in str(caught.value)
+    with pytest.raises(gradio_client.exceptions.AppError, match="Press Denoise first"):
+        fresh.predict(10, 1, "mean", 0, api_name="/attention")

@@ -22,8 +22,11 @@ function setPath(target, path, value) {
 }
 
 function play(el, fromStart) {
+  // a person moving the slider or pressing Pause interrupts the animation: plotly.js then rejects its
+  // promise, which is no error
   return Plotly.animate(el, null, {frame: {duration: el._frDuration || 160, redraw: true},
-                                   transition: {duration: 0}, mode: 'immediate', fromcurrent: !fromStart});
+                                   transition: {duration: 0}, mode: 'immediate', fromcurrent: !fromStart})
+    .catch(() => {});
 }
 
 async function draw() {

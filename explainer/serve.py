@@ -1,0 +1,242 @@
+"""Serving the page to many visitors at once, from one process, as a hosted link.
+
+- One queue holds every request; at most `--queue-size` wait in it. Past that a visitor is told the app
+  is busy and to try again (Gradio answers HTTP 503; the page shows "This application is currently busy.
+  Please try again.", gradio_client raises "Queue is full! Please try again.").
+- Every event that decodes a clip or runs the DiT shares one concurrency pool, MODEL_POOL, that runs one
+  job at a time: visitors take turns instead of splitting two CPU cores (or one GPU) many ways.
+- The model is loaded once per process, at start, on the device `pick_device()` chooses.
+- Files live under one temp root: Gradio's uploads and cached outputs in `gradio/` (deleted once older
+  than `--keep-files` seconds by Gradio's `delete_cache`, and all of them when the server stops; the
+  stray files Gradio does not track are swept here), and any file the page writes in `work/`, under a
+  generated name (never the upload's), swept on the same age.
+- Gradio writes image outputs to its cache in place; two visitors given the same picture could read a
+  half-written file. `atomic_image_cache()` makes those writes atomic.
+- The server binds 127.0.0.1 unless told `--host 0.0.0.0`, and serves no file outside its own static
+  assets and cache (Gradio's file route answers 403 for anything else).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+MODEL_POOL = "model"     # the concurrency_id of every event that decodes a clip or runs the DiT
+MODEL_WORKERS = 1        # jobs the model pool runs at once
+QUEUE_SIZE = 20          # requests waiting at most; the next one is told to try again
+KEEP_FILES_S = 3600      # uploads and outputs older than this are deleted
+MAX_FILE_SIZE = "200mb"  # the largest upload; a larger one is answered HTTP 413
+_SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
+
+
+# --- flags -------------------------------------------------------------------------------------------
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """The page's command line. The default bind is loopback: serving others is an explicit choice."""
+    parser = argparse.ArgumentParser(description="Film Reel: an explainer of video diffusion transformers")
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                        help="address to serve on (0.0.0.0 to serve others)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    parser.add_argument("--share", action="store_true", help="also make a public gradio.live link")
+    parser.add_argument("--max-file-size", default=MAX_FILE_SIZE, help="largest upload, e.g. 200mb")
+    parser.add_argument("--queue-size", type=int, default=QUEUE_SIZE,
+                        help="requests that may wait at once; past that visitors are asked to try again")
+    parser.add_argument("--keep-files", type=int, default=KEEP_FILES_S, metavar="SECONDS",
+                        help="delete uploads and outputs older than this")
+    args = parser.parse_args(argv)
+    if args.queue_size < 1 or args.keep_files < 1:
+        parser.error("--queue-size and --keep-files must be at least 1")
+    return args
+
+
+# --- the temp root -----------------------------------------------------------------------------------
+
+def temp_root() -> Path:
+    """The one folder the app keeps files in: $FILM_REEL_TEMP, else film-reel/ in the system temp folder."""
+    return Path(os.environ.get("FILM_REEL_TEMP") or Path(tempfile.gettempdir()) / "film-reel").resolve()
+
+
+def use_temp_root() -> Path:
+    """Put Gradio's upload cache under the temp root (unless GRADIO_TEMP_DIR is set already). Call it
+    before building the page: Gradio reads the folder when components and the server are made."""
+    root = temp_root()
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(root / "gradio"))
+    work_dir()
+    return root
+
+
+def work_dir() -> Path:
+    """Where the page writes its own files (videos, downloads) for visitors."""
+    folder = temp_root() / "work"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def output_path(suffix: str) -> Path:
+    """A fresh file name under the work folder for something the page writes, e.g. output_path(".webm").
+    The name is generated: nothing a visitor sent (an upload's name least of all) becomes a path."""
+    if not _SUFFIX.fullmatch(suffix):
+        raise ValueError(f"an output suffix is a dot and up to 8 lowercase letters or digits, got {suffix!r}")
+    return work_dir() / f"{uuid.uuid4().hex}{suffix}"
+
+
+def request_dir() -> Path:
+    """A fresh folder under the work folder for one request's files that outlive it (a video, an HTML
+    file handed to the page); swept once older than the page keeps files."""
+    folder = work_dir() / uuid.uuid4().hex
+    folder.mkdir()
+    return folder
+
+
+@contextlib.contextmanager
+def scratch_dir():
+    """A fresh folder under the work folder for one request's intermediate files, removed at the end."""
+    folder = work_dir() / f"scratch-{uuid.uuid4().hex}"
+    folder.mkdir()
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def sweep(folder: Path, age_s: float, recursive: bool = True) -> int:
+    """Delete files (then folders left empty) under `folder` last changed more than `age_s` ago, or only
+    the files directly in it when not `recursive`; how many files went. Never fails: a file that vanished
+    meanwhile or a folder still in use is skipped."""
+    removed, now = 0, time.time()
+    for here, folders, files in os.walk(folder, topdown=False):  # deepest first; errors are skipped
+        if not recursive and Path(here) != Path(folder):
+            continue
+        for name in files:
+            with contextlib.suppress(OSError):
+                path = Path(here) / name
+                if now - path.lstat().st_mtime > age_s:
+                    path.unlink()
+                    removed += 1
+        for name in folders if recursive else ():
+            with contextlib.suppress(OSError):
+                path = Path(here) / name
+                if now - path.lstat().st_mtime > age_s:
+                    path.rmdir()  # only when already empty
+    return removed
+
+
+class Sweeper(threading.Thread):
+    """Every `every_s` seconds, in the background until stopped: sweeps the work folder, and the loose
+    files at the top of Gradio's upload folder when that is the app's own. Gradio's `delete_cache` deletes
+    the uploads and outputs it tracks, but not those: gr.File(type="filepath") leaves an empty temp file
+    there on every call, and an upload refused half-way leaves its partial file."""
+
+    def __init__(self, age_s: float, every_s: float, work: Path, uploads: Path | None = None):
+        super().__init__(name="film-reel-sweeper", daemon=True)
+        self.age_s, self.every_s, self.work, self.uploads = age_s, every_s, Path(work), uploads
+        self.stopped = threading.Event()
+
+    def sweep(self) -> int:
+        removed = sweep(self.work, self.age_s)
+        if self.uploads is not None:
+            removed += sweep(self.uploads, self.age_s, recursive=False)
+        return removed
+
+    def run(self):
+        while not self.stopped.wait(self.every_s):
+            self.sweep()
+
+    def stop(self):
+        self.stopped.set()
+
+
+def sweep_every(age_s: int) -> int:
+    """How often to look for old files: often enough that none outlives its age by more than half."""
+    return max(1, min(600, age_s // 2))
+
+
+# --- Gradio's image cache ----------------------------------------------------------------------------
+
+def atomic_image_cache():
+    """Make Gradio write image outputs to its cache atomically.
+
+    Gradio stores a picture at a path named by the hash of its bytes, with a plain write: when two jobs
+    give the same picture (every visitor of a sample gets the same filmstrip; `dissect` yields it twice),
+    the second job truncates and rewrites the file while a browser may be downloading it, and that
+    download comes back empty. Staging the bytes beside the file and renaming it over the old one (what
+    Gradio already does when it copies a file into its cache) means a reader sees the old file or the new
+    one, both whole."""
+    from gradio import processing_utils
+
+    if getattr(processing_utils.save_pil_to_cache, "atomic", False):
+        return
+
+    def save_pil_to_cache(img, cache_dir, name="image", format="webp"):
+        data = processing_utils.encode_pil_to_bytes(img, format)
+        folder = Path(cache_dir) / processing_utils.hash_bytes(data)
+        folder.mkdir(exist_ok=True, parents=True)
+        path = (folder / f"{name}.{format}").resolve()
+        staging = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+        try:
+            staging.write_bytes(data)
+            os.replace(staging, path)
+        finally:
+            staging.unlink(missing_ok=True)
+        return str(path)
+
+    save_pil_to_cache.atomic = True
+    processing_utils.save_pil_to_cache = save_pil_to_cache
+
+
+# --- the model ---------------------------------------------------------------------------------------
+
+def warm_model():
+    """Load the prior now, once for the process, on the device the model runs on; every request reuses
+    it (`weights.load_prior` is cached per device). Missing weights are reported, not fatal: the page's
+    first sections need no model."""
+    from .device import pick_device
+    from .errors import ExplainerError
+    from .weights import load_prior
+
+    device = pick_device().type
+    try:
+        load_prior(device)
+    except ExplainerError as error:
+        print(f"The model could not be loaded ({error}); its sections will say so.", flush=True)
+    return device
+
+
+def serialise_model_pool(demo) -> list[str]:
+    """Hold every event of the model pool to MODEL_WORKERS jobs at once, whatever its listener said;
+    the api names of those events."""
+    pooled = [fn for fn in demo.fns.values() if fn.concurrency_id == MODEL_POOL]
+    for fn in pooled:
+        fn.concurrency_limit = MODEL_WORKERS
+    return [fn.api_name for fn in pooled]
+
+
+# --- starting --------------------------------------------------------------------------------------
+
+def start(demo, args: argparse.Namespace, **launch_options):
+    """Queue and launch `demo` as `args` say, without blocking; returns the work-folder sweeper (running).
+
+    Call `use_temp_root()` before building `demo`, then `demo.block_thread()` to serve until stopped."""
+    from gradio import utils as gradio_utils
+
+    atomic_image_cache()
+    every = sweep_every(args.keep_files)
+    demo.delete_cache = (every, args.keep_files)  # read by Gradio when launch() makes the server
+    warm_model()
+    serialise_model_pool(demo)
+    demo.queue(max_size=args.queue_size, default_concurrency_limit=1)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share,
+                max_file_size=args.max_file_size, prevent_thread_lock=True, **launch_options)
+    uploads = Path(gradio_utils.get_upload_folder()).resolve()
+    sweeper = Sweeper(args.keep_files, every, work_dir(),
+                      uploads if uploads.is_relative_to(temp_root()) else None)  # never another app's
+    sweeper.sweep()  # what an earlier run left behind
+    sweeper.start()
+    return sweeper
