@@ -335,6 +335,7 @@ MAX_STEPS = 50
 WORKING_SIDE = 128       # the clip's working size in sections 1-6 (load_clip's default)
 FIT_SIDE = 64            # the fit's working size: fewer tokens buy more training steps in the budget
 FIT_SECONDS = 60
+FIT_MAX_SECONDS = 120
 
 
 def prior_model():
@@ -613,8 +614,9 @@ def fit_to_clip(clip_file, seconds=FIT_SECONDS, seed=0, reel=None, progress=gr.P
         seconds, seed = float(seconds), int(seed)
     except (TypeError, ValueError):
         raise gr.Error("Seconds and seed are numbers.") from None
-    if not 1 <= seconds <= 600 or not 0 <= seed < 2**32:
-        raise gr.Error("Fit for 1 to 600 seconds, with a seed from 0 to 4294967295.")
+    # the fit holds the one model slot: on a shared link a longer one would stall every other visitor
+    if not 1 <= seconds <= FIT_MAX_SECONDS or not 0 <= seed < 2**32:
+        raise gr.Error(f"Fit for 1 to {FIT_MAX_SECONDS} seconds, with a seed from 0 to 4294967295.")
     prior = prior_model()
     with readable_errors():
         progress(0.0, desc="Reading the clip at 64 px")
@@ -882,7 +884,7 @@ def build_demo() -> gr.Blocks:
                     "back something closer to your reel.")
             with gr.Row(equal_height=False):
                 with gr.Column(scale=1, min_width=250):
-                    fit_seconds = gr.Slider(10, 120, FIT_SECONDS, step=5, label="seconds of training",
+                    fit_seconds = gr.Slider(10, FIT_MAX_SECONDS, FIT_SECONDS, step=5, label="seconds of training",
                                             elem_id="fit-seconds")
                     fit_seed = gr.Number(0, precision=0, minimum=0, maximum=2**32 - 1, elem_id="fit-seed",
                                          label="seed (the training draws and the noise both models start from)")

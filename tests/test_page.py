@@ -246,3 +246,13 @@ def test_bad_denoising_inputs_are_readable_errors(url):
         assert "Traceback" not in str(caught.value)
     with pytest.raises(gradio_client.exceptions.AppError, match="Press Denoise first"):
         fresh.predict(10, 1, "mean", 0, api_name="/attention")
+
+
+def test_fit_longer_than_the_cap_is_refused_with_a_readable_message():
+    import gradio as gr
+
+    from explainer import page
+
+    with pytest.raises(gr.Error) as raised:
+        next(page.fit_to_clip("any-clip.webm", seconds=page.FIT_MAX_SECONDS + 1, seed=0))
+    assert f"1 to {page.FIT_MAX_SECONDS} seconds" in str(raised.value)
