@@ -4,9 +4,7 @@ readable message after which the page keeps working, and it fits a phone. Screen
 (1280 px) and phone (390 px) page go to tests/screenshots/, with the measured click-to-animation time."""
 import json
 import shutil
-import socket
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ if CHROMIUM is None:
     pytest.skip("no chromium on PATH (Debian's chromium package drives these tests)", allow_module_level=True)
 
 from explainer import page as explainer_page  # noqa: E402
+from servers import running_page  # noqa: E402
 
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -27,32 +26,12 @@ FIGURE_IDS = ["amoeba-tube", "tubelet-volume", "crop-vs-native", "token-story", 
 TIMEOUT_MS = 60_000
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def url():
     for name in explainer_page.SAMPLES:  # made before the clock starts, if the assets are missing
         explainer_page.sample_file(name)
-    demo = explainer_page.build_demo()
-    port = free_port()
-    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                        max_file_size="20mb", **explainer_page.launch_options())
-    address = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(address + "gradio_api/info", timeout=2)
-            break
-        except OSError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.2)
-    yield address
-    demo.close()
+    with running_page() as address:
+        yield address
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,6 @@ dissected, the amoeba and noise follow their settings, and a bad upload is a rea
 the page keeps working. The DiT denoises a clip file (the same seed, the same run; SDEdit from the clip),
 fits a copy of itself to a clip, and any figure leaves as a standalone HTML file."""
 import json
-import socket
-import time
-import urllib.request
 
 import numpy as np
 import pytest
@@ -13,37 +10,15 @@ import pytest
 gradio_client = pytest.importorskip("gradio_client")
 
 from explainer import figures, page  # noqa: E402
+from servers import running_page  # noqa: E402
 
 FIGURES = ["tube", "volume", "token", "sequence", "crop", "noise"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, timeout: float = 60.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "gradio_api/info", timeout=2)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the page did not come up at {url}")
-
-
 @pytest.fixture(scope="module")
 def url():
-    demo = page.build_demo()
-    port = free_port()
-    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                        max_file_size="20mb", **page.launch_options())
-    address = f"http://127.0.0.1:{port}/"
-    wait_until_up(address)
-    yield address
-    demo.close()
+    with running_page() as address:
+        yield address
 
 
 @pytest.fixture()

@@ -13,13 +13,11 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
 import time
 import tokenize
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,10 +34,10 @@ from gradio_client.utils import QueueError  # noqa: E402
 from test_clip import BAD_INPUTS  # noqa: E402  (the clip reader's own bad inputs, all of them)
 
 from explainer import clip as clip_module, device, page, sample, serve, weights  # noqa: E402
+from servers import HOST, free_port, wait_until_up  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 REPORT = REPO / "tests" / "screenshots" / "serving.json"
-HOST = "127.0.0.1"          # every server here listens on loopback only
 QUEUE_SIZE = 10             # the test server's bound: room for eight visitors, a flood overflows it
 SMALL_LIMIT = "2mb"         # the test server's largest upload
 PEAK_RSS_LIMIT = 1.5e9      # bytes, for the 1080p minute-long clip
@@ -50,26 +48,6 @@ VISITOR_CLIPS = [(12, 72, 128), (10, 128, 72), (8, 96, 96), (6, 48, 160), (14, 1
 
 
 # --- helpers -------------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, timeout: float = 60.0, process=None):
-    """Wait for the API to answer ("Running on local URL" prints before it does)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the server exited with status {process.returncode}")
-        try:
-            urllib.request.urlopen(url + "gradio_api/info", timeout=2)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the page did not come up at {url}")
-
 
 def wait_for(condition, timeout: float, what):
     """Poll `condition` until it holds; `what` (text, or a function giving text) says what was awaited."""
