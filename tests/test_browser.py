@@ -2,6 +2,7 @@
 (Plotly frames, Play to the last frame), a sample button and an uploaded real clip run, a bad upload is a
 readable message after which the page keeps working, and it fits a phone. Screenshots of the desktop
 (1280 px) and phone (390 px) page go to tests/screenshots/, with the measured click-to-animation time."""
+import contextlib
 import json
 import shutil
 import time
@@ -196,7 +197,9 @@ def test_a_bad_upload_is_a_readable_message_and_the_page_keeps_working(tab, tmp_
     assert "320 × 320" in facts_text(tab)
 
 
-def test_the_page_fits_a_phone(browser, url):
+@contextlib.contextmanager
+def phone_page(browser, url):
+    """The page on a 390 px wide touch screen, with the default sample loaded."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True,
                                   has_touch=True)
     phone = context.new_page()
@@ -204,6 +207,13 @@ def test_the_page_fits_a_phone(browser, url):
         phone.goto(url)
         phone.wait_for_function("() => (document.querySelector('#facts') || {innerText: ''}).innerText.includes('640')",
                                 timeout=TIMEOUT_MS)
+        yield phone
+    finally:
+        context.close()
+
+
+def test_the_page_fits_a_phone(browser, url):
+    with phone_page(browser, url) as phone:
         scroll_through(phone)  # on a phone the figures are drawn as they scroll into view
         overflow = phone.evaluate("document.documentElement.scrollWidth")
         assert overflow <= 390 + 1, f"the page is {overflow} px wide on a 390 px phone"
@@ -212,8 +222,6 @@ def test_the_page_fits_a_phone(browser, url):
         SHOTS.mkdir(exist_ok=True)
         phone.wait_for_timeout(500)
         phone.screenshot(path=str(SHOTS / "phone_390.png"), full_page=True)
-    finally:
-        context.close()
 
 
 # --- 6-8. denoising, fitting, taking it with you -------------------------------------------------------
@@ -321,13 +329,7 @@ def test_fitting_draws_a_live_loss_curve_then_the_comparison(reel_tab):
 
 
 def test_sections_6_to_8_fit_a_phone(browser, url):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True,
-                                  has_touch=True)
-    phone = context.new_page()
-    try:
-        phone.goto(url)
-        phone.wait_for_function("() => (document.querySelector('#facts') || {innerText: ''}).innerText.includes('640')",
-                                timeout=TIMEOUT_MS)
+    with phone_page(browser, url) as phone:
         steps = phone.locator("#steps input[type=number]")  # a short run: this test is about the layout
         steps.fill("10")
         steps.press("Enter")
@@ -338,5 +340,3 @@ def test_sections_6_to_8_fit_a_phone(browser, url):
         height = phone.evaluate(f"() => {player('denoising')}.querySelector('.fr-plot').clientHeight")
         assert height >= 600  # the phone layout: pictures above the map
         screenshot_sections_6_to_8(phone, SHOTS / "sections_6_8_phone.png")
-    finally:
-        context.close()
