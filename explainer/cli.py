@@ -175,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--ema", type=float)
     train.add_argument("--max-side", type=int)
     train.add_argument("--seed", type=int)
+    train.add_argument("--init", help="start from these weights (.safetensors with its .json) instead of random ones")
+    train.add_argument("--noise-bias", type=float,
+                       help="bend training timesteps: > 0 towards pure noise, < 0 towards clean clips")
     train.add_argument("--workers", type=int, help="data-loader processes per training process")
     train.add_argument("--out", help="folder for dit.safetensors and its .json")
     train.add_argument("--checkpoint", help="resumable checkpoint file (default OUT/checkpoint.safetensors)")

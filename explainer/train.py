@@ -28,11 +28,12 @@ from safetensors.torch import load_file, save_file
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from .device import cpu_generator, pick_device, seed_everything, synchronize
+from .device import compute_dtype, cpu_generator, pick_device, seed_everything, synchronize
 from .diffusion import Schedule, add_noise, ddim, get_schedule
 from .dit import DiT, build_dit
+from .errors import ExplainerError
 from .sample import make_clip, random_clip_shape
-from .weights import save_weights
+from .weights import load_weights, save_weights
 
 
 def to_model_range(frames_uint8) -> torch.Tensor:
@@ -88,7 +89,8 @@ def augment(clips: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def sample_timesteps(batch: int, steps: int, generator, high_noise_bias: float = 0.0) -> torch.Tensor:
-    """Uniform timesteps, or bent towards the noisy end (t = T u^(1 - bias)) where a fit most needs them."""
+    """Uniform timesteps, or bent (t = T u^(1 - bias)): towards the noisy end for bias in (0, 1), where a fit
+    most needs them; towards the clean end for a negative bias, where fine detail is learned."""
     u = torch.rand(batch, generator=generator)
     if high_noise_bias:
         u = u ** (1 - high_noise_bias)
@@ -119,6 +121,8 @@ class TrainSettings:
     max_side: int = 128
     frames_choices: tuple = (1, 16)
     schedule: str = "linear"
+    noise_bias: float = 0.0    # bends the training timesteps: > 0 towards pure noise, < 0 towards clean clips
+    init: str = ""             # start from these weights (a .safetensors with sidecar) instead of random ones
     seed: int = 0
     workers: int = 0           # data-loader processes per training process
     out: str = "runs/prior"
@@ -196,22 +200,32 @@ def _device_name(device) -> str:
     return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
-def _write_weights(ema, settings: TrainSettings, step, seconds, losses, device, world, command):
-    """The EMA weights and the card that says how they were made (rewritten at every checkpoint)."""
+def _write_weights(ema, settings: TrainSettings, step, seconds, losses, device, world, command, started_from=None):
+    """The EMA weights and the card that says how they were made (rewritten at every checkpoint). Weights
+    trained on from others carry those others' card under "init", so the whole lineage stays on record."""
+    lineage = {"init": {k: v for k, v in started_from.items() if k != "config"}} if started_from else {}
     return save_weights(ema, Path(settings.out) / "dit.safetensors", {
         "prediction": "x0", "schedule": settings.schedule, "training_steps": step,
         "data": "procedural clips (explainer.sample), buckets of one shape", "data_seed": settings.seed,
         "final_loss": _recent_loss(losses), "wall_time_s": round(seconds, 1), "device": _device_name(device),
-        "processes": world, "settings": asdict(settings), "command": command or " ".join(sys.argv)})
+        "dtype": str(compute_dtype(device)).removeprefix("torch."),
+        "processes": world, "settings": asdict(settings), "command": command or " ".join(sys.argv), **lineage})
 
 
 def train(settings: TrainSettings, command: str = "") -> dict:
     """Train a DiT on procedural clips; write checkpoints and, at the end, EMA weights + sidecar to
     `settings.out`/dit.safetensors. Resumes from `settings.out`/checkpoint.safetensors when present."""
+    if not settings.noise_bias < 1:
+        raise ExplainerError(f"noise_bias must be below 1 (got {settings.noise_bias})")
     rank, world, device = _distributed()
     seed_everything(settings.seed)
     out = Path(settings.out)
-    model = build_dit(settings.config, seed=settings.seed, device=device)
+    started_from = None
+    if settings.init:  # continue from trained weights; the config is theirs
+        model, started_from = load_weights(settings.init, device)
+        model.train().requires_grad_(True)
+    else:
+        model = build_dit(settings.config, seed=settings.seed, device=device)
     ema = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay,
                                   betas=(0.9, 0.99))
@@ -236,7 +250,7 @@ def train(settings: TrainSettings, command: str = "") -> dict:
         time_fraction = (time.perf_counter() - started) / (settings.max_minutes * 60) if settings.max_minutes else 0.0
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(settings, step, time_fraction)
-        loss = diffusion_loss(trained, schedule, augment(clips, generator), generator)
+        loss = diffusion_loss(trained, schedule, augment(clips, generator), generator, settings.noise_bias)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -251,14 +265,14 @@ def train(settings: TrainSettings, command: str = "") -> dict:
         if rank == 0 and (step % settings.checkpoint_every == 0 or step == settings.steps or out_of_time):
             seconds = elapsed_before + time.perf_counter() - started
             save_checkpoint(checkpoint, model, ema, optimizer, step, {"seconds": seconds})
-            _write_weights(ema, settings, step, seconds, losses, device, world, command)
+            _write_weights(ema, settings, step, seconds, losses, device, world, command, started_from)
         if out_of_time:
             break
     bar.close()
     synchronize(device)
     seconds = elapsed_before + time.perf_counter() - started
     if rank == 0:
-        _write_weights(ema, settings, step, seconds, losses, device, world, command)
+        _write_weights(ema, settings, step, seconds, losses, device, world, command, started_from)
     report = {"steps": step, "seconds": round(seconds, 1), "final_loss": _recent_loss(losses),
               "device": _device_name(device), "processes": world, "weights": str(Path(settings.out) / "dit.safetensors")}
     if world > 1:

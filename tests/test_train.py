@@ -14,7 +14,7 @@ from explainer.errors import ExplainerError
 from explainer.evaluate import evaluate_clip, gaussian_blur, timestep_for_snr
 from explainer.sample import make_clip
 from explainer.train import (ProceduralBuckets, TrainSettings, fit_clip, learning_rate, psnr_db, regenerate,
-                             to_model_range, train)
+                             sample_timesteps, to_model_range, train)
 from explainer.weights import PRIOR, load_weights, save_weights
 
 
@@ -78,6 +78,29 @@ def test_train_writes_weights_and_resumes(tmp_path):
     settings.steps = 6
     assert train(settings)["steps"] == 6  # picked up at step 4 from the checkpoint
     assert json.loads((tmp_path / "dit.json").read_text())["training_steps"] == 6
+
+
+def test_train_from_init_starts_at_those_weights_and_keeps_their_card(tmp_path):
+    start = build_dit("tiny", seed=5)
+    torch.nn.init.normal_(start.final.linear.weight)
+    init = save_weights(start, tmp_path / "start" / "w.safetensors", {"training_steps": 11, "device": "elsewhere"})
+    # lr 0 during warm-up leaves the weights (and the EMA copy) exactly where they started
+    settings = TrainSettings(config="default", init=str(init), steps=2, batch=1, max_side=16, warmup=100, lr=0.0,
+                             out=str(tmp_path / "out"))
+    train(settings)
+    trained, card = load_weights(tmp_path / "out" / "dit.safetensors")
+    assert card["config"] == json.loads(init.with_suffix(".json").read_text())["config"]  # the init's, not "default"
+    for (name, a), (_, b) in zip(start.state_dict().items(), trained.state_dict().items()):
+        assert torch.equal(a, b), name
+    assert card["init"]["training_steps"] == 11 and card["init"]["device"] == "elsewhere"
+    assert card["training_steps"] == 2
+
+
+def test_noise_bias_bends_training_timesteps_either_way():
+    draw = lambda bias: sample_timesteps(20000, 1000, torch.Generator().manual_seed(0), bias).float().mean().item()
+    assert draw(-0.5) < 450 < draw(0.0) < 550 < draw(0.5)
+    with pytest.raises(ExplainerError):
+        train(TrainSettings(config="tiny", noise_bias=1.0, steps=1))
 
 
 @pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun not on PATH")
