@@ -705,9 +705,10 @@ def standalone_html(figure: str, title: str) -> str:
     return page.replace("<head>", head, 1)
 
 
-def figure_file(which, *views):
+def figure_file(which, reel, centre_x, centre_y, size, seed, schedule, t, run, step, block, head, token, fitted):
     """The figure `which` as a standalone interactive HTML file, in this request's own folder."""
-    text = figure_json(which, *views)
+    text = figure_json(which, reel, centre_x, centre_y, size, seed, schedule, t, run, step, block, head, token,
+                       fitted)
     path = request_folder() / f"film-reel-{EXPORTS[which]}.html"
     path.write_text(standalone_html(text, which), encoding="utf-8")
     return str(path)

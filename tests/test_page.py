@@ -50,6 +50,9 @@ def test_the_api_names_every_event(client):
                  "/place", "/noise", "/load_sample", "/denoise", "/attention", "/pick_patch", "/fit",
                  "/figure_html"):
         assert name in endpoints, name
+    # parameters carry the names a person reads in the API docs, not generic ones
+    exported = [p["parameter_name"] for p in endpoints["/figure_html"]["parameters"]]
+    assert exported[:2] == ["which", "centre_x"] and "schedule" in exported and "token" in exported
 
 
 def test_dissect_a_bundled_sample(client):
