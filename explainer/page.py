@@ -614,7 +614,7 @@ def fit_to_clip(clip_file, seconds=FIT_SECONDS, seed=0, reel=None, progress=gr.P
         seconds, seed = float(seconds), int(seed)
     except (TypeError, ValueError):
         raise gr.Error("Seconds and seed are numbers.") from None
-    # the fit holds the one model slot: on a shared link a longer one would stall every other visitor
+    # fits take turns in their own pool: on a shared link a longer one would keep the next visitor waiting
     if not 1 <= seconds <= FIT_MAX_SECONDS or not 0 <= seed < 2**32:
         raise gr.Error(f"Fit for 1 to {FIT_MAX_SECONDS} seconds, with a seed from 0 to 4294967295.")
     prior = prior_model()
@@ -954,7 +954,7 @@ def build_demo() -> gr.Blocks:
             show_attention, attention_settings, [attention, query_frame], api_visibility="private")
         fit_button.click(fit_to_clip, [api_clip, fit_seconds, fit_seed, reel],
                          [fitted, loss, regenerated, fit_chips, fit_data, model_choice], api_name="fit",
-                         concurrency_id="model", show_progress_on=[fit_chips])
+                         concurrency_id="fit", show_progress_on=[fit_chips])  # long: its own pool (serve.py)
         export_button.click(figure_file, [which, reel, centre_x, centre_y, size, seed, schedule, t_step,
                                           *attention_settings[:4], query, fitted], exported, api_name="figure_html")
     return demo

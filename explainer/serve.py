@@ -5,6 +5,9 @@
   Please try again.", gradio_client raises "Queue is full! Please try again.").
 - Every event that decodes a clip or runs the DiT shares one concurrency pool, MODEL_POOL, that runs one
   job at a time: visitors take turns instead of splitting two CPU cores (or one GPU) many ways.
+- A fit to one's clip trains for up to two minutes; it runs in a pool of its own, FIT_POOL, one fit at a
+  time, so the other visitors' clips and denoising runs go on beside it (a little slower) instead of
+  waiting behind it.
 - The model is loaded once per process, at start, on the device `pick_device()` chooses.
 - Files live under one temp root: Gradio's uploads and cached outputs in `gradio/` (deleted once older
   than `--keep-files` seconds by Gradio's `delete_cache`, and all of them when the server stops; the
@@ -30,6 +33,8 @@ from pathlib import Path
 
 MODEL_POOL = "model"     # the concurrency_id of every event that decodes a clip or runs the DiT
 MODEL_WORKERS = 1        # jobs the model pool runs at once
+FIT_POOL = "fit"         # the concurrency_id of the fit, the one long job
+FIT_WORKERS = 1          # fits run at once
 QUEUE_SIZE = 20          # requests waiting at most; the next one is told to try again
 KEEP_FILES_S = 3600      # uploads and outputs older than this are deleted
 MAX_FILE_SIZE = "200mb"  # the largest upload; a larger one is answered HTTP 413
@@ -209,13 +214,16 @@ def warm_model():
     return device
 
 
-def serialise_model_pool(demo) -> list[str]:
-    """Hold every event of the model pool to MODEL_WORKERS jobs at once, whatever its listener said;
-    the api names of those events."""
-    pooled = [fn for fn in demo.fns.values() if fn.concurrency_id == MODEL_POOL]
-    for fn in pooled:
-        fn.concurrency_limit = MODEL_WORKERS
-    return [fn.api_name for fn in pooled]
+def serialise_pools(demo) -> dict[str, list[str]]:
+    """Hold the events of the model pool to MODEL_WORKERS jobs at once and the fit pool to FIT_WORKERS,
+    whatever their listeners said; the api names of each pool's events."""
+    pools = {}
+    for pool, workers in ((MODEL_POOL, MODEL_WORKERS), (FIT_POOL, FIT_WORKERS)):
+        pooled = [fn for fn in demo.fns.values() if fn.concurrency_id == pool]
+        for fn in pooled:
+            fn.concurrency_limit = workers
+        pools[pool] = [fn.api_name for fn in pooled]
+    return pools
 
 
 # --- starting --------------------------------------------------------------------------------------
@@ -230,7 +238,7 @@ def start(demo, args: argparse.Namespace, **launch_options):
     every = sweep_every(args.keep_files)
     demo.delete_cache = (every, args.keep_files)  # read by Gradio when launch() makes the server
     warm_model()
-    serialise_model_pool(demo)
+    serialise_pools(demo)
     demo.queue(max_size=args.queue_size, default_concurrency_limit=1)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
                 max_file_size=args.max_file_size, prevent_thread_lock=True, **launch_options)

@@ -250,6 +250,26 @@ def test_eight_visitors_at_once_each_get_their_own_clip(served, visitor_files):
 
 
 @pytest.mark.slow
+def test_a_fit_does_not_keep_other_visitors_waiting(served, visitor_files):
+    """A fit trains for its whole budget; meanwhile another visitor's clip is read and denoised."""
+    fitting = served.client().submit(handle_file(str(visitor_files[0])), 20, 0, api_name="/fit")
+    wait_for(lambda: fitting.status().code.name in ("PROCESSING", "PROGRESS", "ITERATING"), 60,
+             lambda: f"the fit to start (it is {fitting.status().code.name})")
+    other, upload = served.client(), handle_file(str(visitor_files[1]))
+    began = time.perf_counter()
+    summary = summary_of(other.predict(upload, api_name="/dissect"))
+    run = other.predict(upload, steps=DENOISE_STEPS, api_name="/denoise")[2]
+    waited = time.perf_counter() - began
+    assert not fitting.done(), "the other visitor waited for the whole fit"
+    assert run["clip"] == visitor_files[1].name and run["working_size"] == summary["working_size"]
+    fit = fitting.result(timeout=180)[3]
+    assert fit["clip"] == visitor_files[0].name and fit["steps"] > 0
+    assert served.demo._queue.event_queue_per_concurrency_id[serve.FIT_POOL].concurrency_limit == 1
+    print(f"\n/dissect + /denoise during a 20 s fit: {waited:.2f} s")
+    record(dissect_and_denoise_during_fit_s=round(waited, 3))
+
+
+@pytest.mark.slow
 def test_a_flood_past_the_queue_bound_is_told_to_try_again(served, tmp_path):
     """With one job running and the queue full, the next request is refused with "try again"; the
     accepted ones all finish, and the page works afterwards."""
