@@ -5,7 +5,10 @@ with its fused and its map-returning path, the adaLN-Zero block, the model, then
 (parameters, FLOPs, GEMM shapes) and the named configs.
 
 Clips are channels-last tensors (B, T, H, W, C) in [-1, 1]. The tubelet cut is `explainer.patches.patchify`,
-the very cut the explainer draws; nothing here knows a second one.
+the very cut the explainer draws; nothing here knows a second one. On the way out each token paints a tile
+a little larger than its patch (`margin` pixels on every side) and overlapping tiles add up, so the seams
+between patches are drawn by both neighbours instead of by neither (`paint`); with margin 0 that is
+exactly the inverse of the cut.
 
 Prediction target: x0. The network outputs the clean clip, not the noise eps and not v. On the small
 models and short fits the explainer runs, x0-prediction learned far faster (a one-clip fit regenerated at
@@ -14,6 +17,7 @@ needs it.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -178,7 +182,7 @@ class Block(nn.Module):
 
 
 class FinalLayer(nn.Module):
-    """adaLN, then each token back to the numbers of its tubelet."""
+    """adaLN, then each token to the numbers of its tile (its tubelet and a margin around it)."""
 
     def __init__(self, width: int, token_dim: int):
         super().__init__()
@@ -188,7 +192,40 @@ class FinalLayer(nn.Module):
 
     def forward(self, x, c):
         shift, scale = self.adaLN(c).chunk(2, dim=-1)  # 2x (B, D)
-        return self.linear(modulate(self.norm(x), shift, scale))  # (B, N, pt*ph*pw*C)
+        return self.linear(modulate(self.norm(x), shift, scale))  # (B, N, pt*(ph+2m)*(pw+2m)*C)
+
+
+def paint(tiles, grid: PatchGrid, margin: int):
+    """Tokens' tiles back into a clip. Tile i covers patch i grown by `margin` pixels on every side (same
+    frames); where tiles overlap their values add up (overlap-add, F.fold), so both neighbours draw each
+    seam. margin 0 is `unpatchify`, the exact inverse of the cut. (B, N, pt*th*tw*C) -> (B, T, H, W, C)."""
+    if margin == 0:
+        return unpatchify(tiles, grid)
+    (gt, gh, gw), (pt, ph, pw) = grid.shape, grid.patch
+    th, tw = ph + 2 * margin, pw + 2 * margin
+    columns = rearrange(tiles, "b (gt gh gw) (pt th tw c) -> (b gt pt) (c th tw) (gh gw)",
+                        gt=gt, gh=gh, gw=gw, pt=pt, th=th, tw=tw)  # one frame of every tile per row
+    frames = F.fold(columns, (gh * ph, gw * pw), (th, tw), stride=(ph, pw), padding=margin)  # (B*T, C, H, W)
+    return rearrange(frames, "(b gt pt) c h w -> b (gt pt) h w c", gt=gt, pt=pt)
+
+
+def widen_tiles(model: "DiT", margin: int) -> "DiT":
+    """A copy of a trained `model` whose tokens paint tiles with `margin` (at least its own): its output
+    projection fills the centre of each new tile and the new border starts at zero, so the copy's outputs
+    equal the model's exactly until it trains on."""
+    old, (pt, ph, pw), c = model.config.margin, model.config.patch, model.config.channels
+    if margin < old:
+        raise ValueError(f"tiles can only widen: margin {margin} < {old}")
+    wider = DiT(dataclasses.replace(model.config, margin=margin)).to(next(model.parameters()).device)
+    state = model.state_dict()
+    grow = margin - old
+    for name in ("final.linear.weight", "final.linear.bias"):
+        before = state[name].reshape(pt, ph + 2 * old, pw + 2 * old, c, -1)  # (pt, th, tw, C, width or 1)
+        after = before.new_zeros(pt, ph + 2 * margin, pw + 2 * margin, c, before.shape[-1])
+        after[:, grow:grow + before.shape[1], grow:grow + before.shape[2]] = before
+        state[name] = after.reshape(wider.state_dict()[name].shape)
+    wider.load_state_dict(state)
+    return wider
 
 
 # --- the model ---------------------------------------------------------------------------------------
@@ -205,6 +242,7 @@ class DiTConfig:
     channels: int = 3
     mlp_ratio: float = 4.0
     freq_dim: int = 256  # sinusoidal timestep features fed to the timestep MLP
+    margin: int = 0  # pixels each token paints beyond its patch on every side (0 in weights made before tiles)
 
     def __post_init__(self):
         self.patch = as_triple(self.patch)  # JSON hands back a list
@@ -215,6 +253,12 @@ class DiTConfig:
     def token_dim(self) -> int:
         pt, ph, pw = self.patch
         return pt * ph * pw * self.channels
+
+    @property
+    def tile_dim(self) -> int:
+        """Numbers one token paints: its tubelet grown by `margin` on every side."""
+        pt, ph, pw = self.patch
+        return pt * (ph + 2 * self.margin) * (pw + 2 * self.margin) * self.channels
 
 
 class DiT(nn.Module):
@@ -227,7 +271,7 @@ class DiT(nn.Module):
         self.embed = nn.Linear(config.token_dim, width)  # one flattened tubelet -> one token
         self.t_embed = TimestepEmbedder(width, config.freq_dim)
         self.blocks = nn.ModuleList(Block(width, config.heads, config.mlp_ratio) for _ in range(config.depth))
-        self.final = FinalLayer(width, config.token_dim)
+        self.final = FinalLayer(width, config.tile_dim)
         self.initialize()
 
     def initialize(self):
@@ -273,8 +317,8 @@ class DiT(nn.Module):
                 x, found = block(x, c, query if index == block_of else None)  # (B, N, D)
                 if index == block_of:
                     weights = found  # (B, heads, N)
-            x = self.final(x, c)  # (B, N, pt*ph*pw*C)
-        x0 = unpatchify(x.float(), grid)[:, :frames]  # (B, T, H, W, C)
+            x = self.final(x, c)  # (B, N, pt*(ph+2m)*(pw+2m)*C)
+        x0 = paint(x.float(), grid, self.config.margin)[:, :frames]  # (B, T, H, W, C)
         return x0 if attention_of is None else (x0, weights)
 
 
@@ -312,7 +356,7 @@ def gemm_shapes(config: DiTConfig, tokens: int, batch: int = 1) -> list[Gemm]:
         Gemm("mlp in", depth, 1, rows, d, hidden),
         Gemm("mlp out", depth, 1, rows, hidden, d),
         Gemm("final adaLN", 1, 1, batch, d, 2 * d),
-        Gemm("final projection", 1, 1, rows, d, config.token_dim),
+        Gemm("final projection", 1, 1, rows, d, config.tile_dim),
     ]
 
 
@@ -330,17 +374,17 @@ def count_params(model: nn.Module) -> int:
 
 def dit_tiny() -> DiTConfig:
     """For tests: about 0.2 M parameters, milliseconds a forward."""
-    return DiTConfig(depth=2, width=64, heads=2)
+    return DiTConfig(depth=2, width=64, heads=2, margin=2)
 
 
 def dit_default() -> DiTConfig:
     """For the app: about 3 M parameters, tens of ms a forward of a 1152-token clip on 2 CPU cores."""
-    return DiTConfig(depth=4, width=192, heads=3)
+    return DiTConfig(depth=4, width=192, heads=3, margin=2)
 
 
 def dit_large() -> DiTConfig:
     """More capacity, about 2.5x the time of the default."""
-    return DiTConfig(depth=6, width=256, heads=4)
+    return DiTConfig(depth=6, width=256, heads=4, margin=2)
 
 
 CONFIGS = {"tiny": dit_tiny, "default": dit_default, "large": dit_large}

@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from .device import compute_dtype, cpu_generator, pick_device, seed_everything, synchronize
 from .diffusion import Schedule, add_noise, ddim, get_schedule
-from .dit import DiT, build_dit
+from .dit import DiT, build_dit, get_config, widen_tiles
 from .errors import ExplainerError
 from .sample import make_clip, random_clip_shape
 from .weights import load_weights, save_weights
@@ -221,8 +221,11 @@ def train(settings: TrainSettings, command: str = "") -> dict:
     seed_everything(settings.seed)
     out = Path(settings.out)
     started_from = None
-    if settings.init:  # continue from trained weights; the config is theirs
+    if settings.init:  # continue from trained weights: their architecture, tiles as wide as --config's
         model, started_from = load_weights(settings.init, device)
+        margin = get_config(settings.config).margin
+        if model.config.margin < margin:  # weights from before overlapping tiles gain them, outputs unchanged
+            model = widen_tiles(model, margin)
         model.train().requires_grad_(True)
     else:
         model = build_dit(settings.config, seed=settings.seed, device=device)

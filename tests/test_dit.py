@@ -1,4 +1,5 @@
 """The DiT: shapes on odd grids, adaLN-Zero's zero start, the two attention paths, positions, and a fit."""
+import dataclasses
 import json
 from dataclasses import asdict
 
@@ -8,8 +9,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from explainer.device import compute_dtype, cpu_bf16, pick_device
 from explainer.dit import (CONFIGS, DiT, DiTConfig, build_dit, count_params, forward_flops, get_config,
-                           position_embedding)
-from explainer.patches import PatchGrid
+                           paint, position_embedding, widen_tiles)
+from explainer.patches import PatchGrid, unpatchify
 
 
 def jiggle(module: torch.nn.Module, seed: int = 0, std: float = 0.05) -> torch.nn.Module:
@@ -72,20 +73,41 @@ def test_timestep_changes_the_output():
     assert not torch.allclose(model(x, 10), model(x, 900))
 
 
-def test_a_token_only_moves_its_own_tubelet_before_training():
-    """At initialisation the blocks are identities, so the final layer maps token i to tubelet i alone:
-    a scrambled patchify/unpatchify pair would spread a change elsewhere."""
-    model = build_dit("tiny")
+@pytest.mark.parametrize("margin", [0, 2])
+def test_a_token_only_moves_its_own_tile_before_training(margin):
+    """At initialisation the blocks are identities, so the final layer maps token i to tile i alone: its
+    tubelet grown by `margin` pixels each side, in its own frames. A scrambled cut or paint would spread a
+    change elsewhere."""
+    model = DiT(dataclasses.replace(build_dit("tiny").config, margin=margin))
     torch.nn.init.normal_(model.final.linear.weight, std=0.1)
-    grid = PatchGrid(4, 16, 24, model.config.patch)
-    x = clip(1, 4, 16, 24, 3)
+    grid = PatchGrid(4, 24, 32, model.config.patch)
+    x = clip(1, 4, 24, 32, 3)
     changed = x.clone()
-    frames, rows, cols = grid.pixels(7)
+    token = grid.token_at(1, 1, 2)  # away from the frame's edges
+    frames, rows, cols = grid.pixels(token)
     changed[0, frames, rows, cols] += 0.5
     difference = (model(changed, 5) - model(x, 5)).abs()[0]  # (T, H, W, C)
     inside = torch.zeros_like(difference, dtype=torch.bool)
-    inside[frames, rows, cols] = True
+    inside[frames, rows.start - margin:rows.stop + margin, cols.start - margin:cols.stop + margin] = True
     assert difference[inside].max() > 1e-3 and difference[~inside].max() == 0
+    if margin:  # and the margin really is painted
+        assert difference[frames, rows.start - margin:rows.start].max() > 1e-4
+
+
+def test_margin_zero_paints_exactly_what_was_cut():
+    grid = PatchGrid(4, 16, 24, (2, 8, 8))
+    tokens = torch.randn(2, grid.tokens, grid.token_dim)
+    assert torch.equal(paint(tokens, grid, 0), unpatchify(tokens, grid))
+
+
+def test_widened_tiles_start_with_the_same_outputs():
+    narrow = jiggle(DiT(dataclasses.replace(build_dit("tiny").config, margin=0)), std=0.1)
+    wide = widen_tiles(narrow, 2)
+    x, t = clip(2, 3, 16, 24, 3), torch.tensor([20, 700])
+    assert wide.config.margin == 2 and wide.final.linear.out_features > narrow.final.linear.out_features
+    assert torch.allclose(wide(x, t), narrow(x, t), atol=1e-6)
+    with pytest.raises(ValueError):
+        widen_tiles(wide, 1)
 
 
 @pytest.mark.parametrize("block", [0, 1])

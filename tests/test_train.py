@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 import shutil
@@ -9,7 +10,7 @@ import pytest
 import torch
 
 from explainer.diffusion import get_schedule
-from explainer.dit import build_dit
+from explainer.dit import DiT, build_dit
 from explainer.errors import ExplainerError
 from explainer.evaluate import evaluate_clip, gaussian_blur, timestep_for_snr
 from explainer.sample import make_clip
@@ -27,6 +28,14 @@ def test_weights_round_trip_with_sidecar(tmp_path):
     for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
         assert torch.equal(a, b), name
     assert path.read_bytes()[8:9] == b"{"  # a safetensors header, not a pickle
+
+
+def test_a_card_from_before_tiles_loads_as_margin_zero(tmp_path):
+    path = save_weights(DiT(dataclasses.replace(build_dit("tiny").config, margin=0)), tmp_path / "w.safetensors")
+    card = json.loads(path.with_suffix(".json").read_text())
+    del card["config"]["margin"]  # as written before the config had the field
+    path.with_suffix(".json").write_text(json.dumps(card))
+    assert load_weights(path)[0].config.margin == 0
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "no sidecar", "bad sidecar"])
@@ -81,17 +90,21 @@ def test_train_writes_weights_and_resumes(tmp_path):
 
 
 def test_train_from_init_starts_at_those_weights_and_keeps_their_card(tmp_path):
-    start = build_dit("tiny", seed=5)
-    torch.nn.init.normal_(start.final.linear.weight)
+    """Weights made before overlapping tiles (margin 0) continue with --config's tiles, from exactly the
+    outputs they had; the card keeps the init's own card as lineage."""
+    start = DiT(dataclasses.replace(build_dit("tiny").config, margin=0))
+    for parameter in start.parameters():
+        torch.nn.init.normal_(parameter, std=0.05)  # not the zero-output initialisation
     init = save_weights(start, tmp_path / "start" / "w.safetensors", {"training_steps": 11, "device": "elsewhere"})
     # lr 0 during warm-up leaves the weights (and the EMA copy) exactly where they started
-    settings = TrainSettings(config="default", init=str(init), steps=2, batch=1, max_side=16, warmup=100, lr=0.0,
+    settings = TrainSettings(config="tiny", init=str(init), steps=2, batch=1, max_side=16, warmup=100, lr=0.0,
                              out=str(tmp_path / "out"))
     train(settings)
     trained, card = load_weights(tmp_path / "out" / "dit.safetensors")
-    assert card["config"] == json.loads(init.with_suffix(".json").read_text())["config"]  # the init's, not "default"
-    for (name, a), (_, b) in zip(start.state_dict().items(), trained.state_dict().items()):
-        assert torch.equal(a, b), name
+    assert trained.config == dataclasses.replace(start.config, margin=2) and card["config"]["margin"] == 2
+    x, t = to_model_range(make_clip(4, 16, 24, seed=2))[None], torch.tensor([300])
+    with torch.no_grad():
+        assert torch.allclose(trained(x, t), start(x, t), atol=1e-5)
     assert card["init"]["training_steps"] == 11 and card["init"]["device"] == "elsewhere"
     assert card["training_steps"] == 2
 
