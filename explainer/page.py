@@ -33,7 +33,7 @@ from .errors import ExplainerError
 from .patches import PatchGrid, amoeba_mask, amoeba_tokens, square_crop_vs_native
 from .train import fit_clip, psnr_db, regenerate, to_model_range
 from .trajectory import Trajectory, attention_map, denoise, trajectory_map, write_trajectory_video
-from .weights import load_prior
+from .weights import load_prior, training_minutes
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -345,6 +345,13 @@ def prior_model():
         return load_prior(str(pick_device()))[0]
 
 
+def prior_note() -> str:
+    """How the prior was made, from its own card: "trained 63 min on made-up clips"."""
+    with readable_errors():
+        card = load_prior(str(pick_device()))[1]
+    return f"trained {training_minutes(card):.0f} min on made-up clips"
+
+
 def request_folder() -> Path:
     """A fresh folder for one request's files (a video, an HTML file), under the server's work folder,
     which it sweeps (explainer/serve.py)."""
@@ -444,7 +451,7 @@ def run_facts(summary: dict) -> str:
     sampler = summary["sampler"].upper() + (f", η = {summary['eta']:g}" if summary["sampler"] == "ddim" else "")
     start = ("pure noise" if summary["start"] == "noise" else f"your clip, strength {summary['strength']:g}")
     psnr = summary["x0_hat_psnr_db"]
-    chips = [_fact("model", summary["model"], "trained 8 min on made-up clips" if summary["model"] == "prior"
+    chips = [_fact("model", summary["model"], prior_note() if summary["model"] == "prior"
                    else "this session's copy", "fr-name"),
              _fact("sampler", sampler, f"seed {summary['seed']}"),
              _fact("start", start, f"t = {summary['timesteps'][0]}"),

@@ -57,6 +57,15 @@ def load_weights(path, device=None) -> tuple[DiT, dict]:
     return model.to(device or "cpu").eval().requires_grad_(False), card
 
 
+def training_minutes(card: dict) -> float:
+    """Wall time that made these weights, in minutes: their own run plus every run they continued from."""
+    seconds = 0.0
+    while card:
+        seconds += float(card.get("wall_time_s", 0.0))
+        card = card.get("init")
+    return seconds / 60
+
+
 @lru_cache(maxsize=2)
 def load_prior(device: str = "cpu") -> tuple[DiT, dict]:
     """The shipped prior, loaded once per process and device."""

@@ -16,7 +16,7 @@ from explainer.evaluate import evaluate_clip, gaussian_blur, timestep_for_snr
 from explainer.sample import make_clip
 from explainer.train import (ProceduralBuckets, TrainSettings, fit_clip, learning_rate, psnr_db, regenerate,
                              sample_timesteps, to_model_range, train)
-from explainer.weights import PRIOR, load_weights, save_weights
+from explainer.weights import PRIOR, load_weights, save_weights, training_minutes
 
 
 def test_weights_round_trip_with_sidecar(tmp_path):
@@ -36,6 +36,12 @@ def test_a_card_from_before_tiles_loads_as_margin_zero(tmp_path):
     del card["config"]["margin"]  # as written before the config had the field
     path.with_suffix(".json").write_text(json.dumps(card))
     assert load_weights(path)[0].config.margin == 0
+
+
+def test_training_minutes_add_up_the_whole_lineage():
+    card = {"wall_time_s": 600.0, "init": {"wall_time_s": 480.0, "init": {"wall_time_s": 120.0}}}
+    assert training_minutes(card) == pytest.approx(20.0)
+    assert training_minutes({"wall_time_s": 90.0}) == pytest.approx(1.5)
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "no sidecar", "bad sidecar"])
