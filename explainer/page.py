@@ -838,7 +838,8 @@ def build_demo() -> gr.Blocks:
             section(6, "Denoising",
                     "Now the film runs backwards: the DiT looks at a reel of <span class='fr-grey'>pure "
                     "noise</span> (or your clip drowned part-way in it) and guesses the clean clip, x̂0, patch "
-                    "by patch; the sampler steps a little towards that guess, and the DiT guesses again. Press "
+                    "by patch (each token paints its patch and a 2-pixel margin it shares with its "
+                    "neighbours, so no seam is left to one side alone); the sampler steps a little towards that guess, and the DiT guesses again. Press "
                     "Play to watch the guess sharpen while the map follows the whole noisy reel, squeezed to "
                     "two directions, on its way back. This small DiT learned from made-up clips only, so from "
                     "pure noise it paints a patchwork of soft colours; start from your clip to see it clean "

@@ -295,7 +295,7 @@ class FitResult:
 
 
 def fit_clip(model: DiT, clip: torch.Tensor, seconds: float = 60.0, steps: int | None = None, seed: int = 0,
-             lr: float = 2e-3, batch: int = 4, high_noise_bias: float = 0.5, schedule: Schedule | None = None,
+             lr: float = 7e-4, batch: int = 4, high_noise_bias: float = 0.5, schedule: Schedule | None = None,
              callback: Callable[[int, float, float], None] | None = None) -> FitResult:
     """Fine-tune a copy of `model` on one clip (T, H, W, C) in [-1, 1] for a wall-time (or step) budget.
 
