@@ -184,11 +184,11 @@ class Block(nn.Module):
 class FinalLayer(nn.Module):
     """adaLN, then each token to the numbers of its tile (its tubelet and a margin around it)."""
 
-    def __init__(self, width: int, token_dim: int):
+    def __init__(self, width: int, tile_dim: int):
         super().__init__()
         self.norm = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
         self.adaLN = nn.Sequential(nn.SiLU(), nn.Linear(width, 2 * width))
-        self.linear = nn.Linear(width, token_dim)
+        self.linear = nn.Linear(width, tile_dim)
 
     def forward(self, x, c):
         shift, scale = self.adaLN(c).chunk(2, dim=-1)  # 2x (B, D)
