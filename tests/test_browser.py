@@ -43,20 +43,26 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture(scope="module")
-def tab(browser, url):
-    """One page at desktop width, opened on the default sample, that the tests below use in turn (as one
-    person would); console errors are collected."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
+def desktop_page(browser, url):
+    """A new 1280 px desktop page (its own session) opened on `url`; page errors and failed figures are
+    collected in its `errors`."""
+    opened = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     opened.errors = []
     opened.on("pageerror", lambda error: opened.errors.append(str(error)))
     opened.on("console", lambda message: opened.errors.append(message.text)
               if message.type == "error" and "figure could not be drawn" in message.text else None)
     opened.goto(url)
+    return opened
+
+
+@pytest.fixture(scope="module")
+def tab(browser, url):
+    """One page at desktop width, opened on the default sample, that the tests below use in turn (as one
+    person would); console errors are collected."""
+    opened = desktop_page(browser, url)
     wait_drawn(opened, "amoeba-tube", 1)
     yield opened
-    context.close()
+    opened.context.close()
 
 
 # --- probes -------------------------------------------------------------------------------------------
@@ -230,17 +236,11 @@ def test_the_page_fits_a_phone(browser, url):
 def reel_tab(browser, url):
     """A fresh desktop page on the default sample, for the DiT's sections (its own session: its own run
     and fitted model)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
-    opened.errors = []
-    opened.on("pageerror", lambda error: opened.errors.append(str(error)))
-    opened.on("console", lambda message: opened.errors.append(message.text)
-              if message.type == "error" and "figure could not be drawn" in message.text else None)
-    opened.goto(url)
+    opened = desktop_page(browser, url)
     opened.wait_for_function("() => (document.querySelector('#facts') || {innerText: ''}).innerText.includes('640')",
                              timeout=TIMEOUT_MS)
     yield opened
-    context.close()
+    opened.context.close()
 
 
 def video_state(tab) -> dict:
