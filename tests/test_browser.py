@@ -104,6 +104,17 @@ def scroll_through(tab):
     tab.evaluate("window.scrollTo(0, 0)")
 
 
+def click_picture(tab, elem_id: str, x: float, y: float):
+    """Click an image component at (x, y), fractions of its width and height, once its picture has loaded
+    (Gradio ignores clicks on a picture whose pixels have not arrived: it cannot say which pixel was hit)."""
+    picture = tab.locator(f"#{elem_id} img").first
+    picture.scroll_into_view_if_needed()
+    tab.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=picture.element_handle(),
+                          timeout=TIMEOUT_MS)
+    box = picture.bounding_box()
+    picture.click(position={"x": box["width"] * x, "y": box["height"] * y})
+
+
 def facts_text(tab) -> str:
     return tab.inner_text("#facts")
 
@@ -167,10 +178,7 @@ def test_a_sample_button_runs_and_its_animation_shows_quickly(tab):
 
 def test_a_click_on_the_frame_places_the_amoeba(tab):
     draws = int(drawn(tab, "amoeba-tube")["draws"])
-    picture = tab.locator("#cut-frame img").first
-    picture.scroll_into_view_if_needed()
-    box = picture.bounding_box()
-    picture.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.75})
+    click_picture(tab, "cut-frame", 0.25, 0.75)
     wait_drawn(tab, "amoeba-tube", draws + 1)
     centre_x = float(tab.locator("#centre-x input[type=number]").input_value())
     centre_y = float(tab.locator("#centre-y input[type=number]").input_value())
@@ -301,10 +309,7 @@ def test_a_click_on_the_frame_picks_the_patch_whose_attention_is_shown(reel_tab)
     tab = reel_tab
     draws = int(drawn(tab, "attention")["draws"])
     before = int(tab.locator("#query input[type=number]").input_value())
-    picture = tab.locator("#query-frame img").first
-    picture.scroll_into_view_if_needed()
-    box = picture.bounding_box()
-    picture.click(position={"x": box["width"] * 0.05, "y": box["height"] * 0.05})  # the top-left patch
+    click_picture(tab, "query-frame", 0.05, 0.05)  # the top-left patch
     wait_drawn(tab, "attention", draws + 1)
     after = int(tab.locator("#query input[type=number]").input_value())
     assert after != before and after % (9 * 16) == 0  # row 0, column 0 of the same time slice
