@@ -18,6 +18,8 @@ from explainer.train import (ProceduralBuckets, TrainSettings, fit_clip, learnin
                              sample_timesteps, to_model_range, train)
 from explainer.weights import PRIOR, load_weights, save_weights, training_minutes
 
+from conftest import TESTDATA
+
 
 def test_weights_round_trip_with_sidecar(tmp_path):
     model = build_dit("tiny", seed=3)
@@ -73,8 +75,6 @@ def test_shipped_prior_beats_the_best_blur():
     clips, and on the real test clips (where present) at SNR 1 and below."""
     if not PRIOR.exists():
         pytest.skip("no prior shipped in assets/")
-    from conftest import TESTDATA
-
     model = load_weights(PRIOR)[0]
     rows = evaluate(model)["rows"]
     real = [TESTDATA / name for name in ("realshort.mp4", "newtonscradle.gif") if (TESTDATA / name).exists()]
