@@ -921,7 +921,7 @@ def build_demo() -> gr.Blocks:
                                         label="which figure", elem_id="which-figure")
                     export_button = gr.Button("Make the HTML file", elem_id="export-button")
                     exported = gr.File(label="the figure, as one HTML file", interactive=False, height=90,
-                                       elem_id="exported")
+                                       elem_id="exported", visible=False)  # shown once there is a file
 
         gr.Markdown("References: Peebles & Xie, *Scalable Diffusion Models with Transformers* (DiT, "
                     "arXiv 2212.09748); Dehghani et al., *Patch n' Pack: NaViT* (arXiv 2307.06304); "
@@ -964,7 +964,8 @@ def build_demo() -> gr.Blocks:
                          [fitted, loss, regenerated, fit_chips, fit_data, model_choice], api_name="fit",
                          concurrency_id="fit", show_progress_on=[fit_chips])  # long: its own pool (serve.py)
         export_button.click(figure_file, [which, reel, centre_x, centre_y, size, seed, schedule, t_step,
-                                          *attention_settings[:4], query, fitted], exported, api_name="figure_html")
+                                          *attention_settings[:4], query, fitted], exported, api_name="figure_html"
+                            ).success(lambda: gr.update(visible=True), None, exported, api_visibility="private")
     return demo
 
 
