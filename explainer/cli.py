@@ -94,12 +94,13 @@ def _train(args) -> dict:
 
 def _fit(args) -> dict:
     from .clip import load_clip
-    from .train import fit_clip, psnr_db, regenerate, to_model_range
+    from .fit import fit_clip, regenerate
+    from .pixels import psnr_db, to_unit
     from .weights import PRIOR, load_weights
 
     clip = load_clip(args.path, frames=args.frames, max_side=args.max_side)
     model, card = load_weights(args.weights or PRIOR)
-    x0 = to_model_range(clip.frames)
+    x0 = to_unit(clip.frames)
     prior_regen = regenerate(model, x0.shape, seed=args.seed)
     fit = fit_clip(model, x0, seconds=args.seconds, steps=args.steps, seed=args.seed)
     regen = regenerate(fit.model, x0.shape, seed=args.seed)

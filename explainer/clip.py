@@ -116,7 +116,8 @@ def _looks_like_still_image(path: Path) -> bool:
 
 
 def _is_video_container(head: bytes) -> bool:
-    return head[4:8] == b"ftyp" or head.startswith(b"\x1a\x45\xdf\xa3") or (head[:4] == b"RIFF" and head[8:11] == b"AVI")
+    mp4, matroska, avi = head[4:8] == b"ftyp", head.startswith(b"\x1a\x45\xdf\xa3"), head[:4] == b"RIFF"
+    return mp4 or matroska or (avi and head[8:11] == b"AVI")
 
 
 def _check_dimensions(width: int, height: int, name: str):

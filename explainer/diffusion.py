@@ -9,9 +9,9 @@ that predicts the noise eps with `predicts="eps"`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Iterator
 
 import torch
 
@@ -98,6 +98,25 @@ def to_eps(x_t, x0, alpha_bar):
 def to_x0(x_t, eps, alpha_bar):
     """The clean clip implied by a guess of the noise."""
     return (x_t - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
+
+
+# --- the training objective ------------------------------------------------------------------------
+
+def sample_timesteps(batch: int, steps: int, generator, high_noise_bias: float = 0.0) -> torch.Tensor:
+    """Uniform timesteps, or bent (t = T u^(1 - bias)): towards the noisy end for bias in (0, 1), where a fit
+    most needs them; towards the clean end for a negative bias, where fine detail is learned."""
+    u = torch.rand(batch, generator=generator)
+    if high_noise_bias:
+        u = u ** (1 - high_noise_bias)
+    return (u * steps).long().clamp(max=steps - 1)
+
+
+def diffusion_loss(model, schedule: Schedule, x0, generator, high_noise_bias: float = 0.0):
+    """Noise clean clips to random t, ask the model for x0, score the guess by mean squared error."""
+    t = sample_timesteps(x0.shape[0], schedule.steps, generator, high_noise_bias)  # (B,) on the CPU
+    noise = torch.randn(x0.shape, generator=generator).to(x0.device)
+    x_t = add_noise(schedule, x0, noise, t)
+    return torch.mean((model(x_t, t.to(x0.device)) - x0) ** 2)
 
 
 # --- samplers ----------------------------------------------------------------------------------------
@@ -220,9 +239,7 @@ def ddpm(model: Model, schedule: Schedule, shape=None, steps: int | None = None,
 SAMPLERS = {"ddim": ddim, "ddpm": ddpm}
 
 
-def sample(model: Model, schedule: Schedule, shape=None, sampler: str = "ddim", **options) -> torch.Tensor:
+def generate(model: Model, schedule: Schedule, shape=None, sampler: str = "ddim", **options) -> torch.Tensor:
     """Run a sampler to the end and return the finished clip (the last step's x_next)."""
-    last = None
-    for last in SAMPLERS[sampler](model, schedule, shape, **options):
-        pass
+    *_, last = SAMPLERS[sampler](model, schedule, shape, **options)
     return last.x_next

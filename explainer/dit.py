@@ -30,7 +30,6 @@ from torch import nn
 from .device import autocast
 from .patches import DEFAULT_PATCH, PatchGrid, patchify, unpatchify
 
-
 # --- helpers -----------------------------------------------------------------------------------------
 
 def modulate(x, shift, scale):
@@ -209,7 +208,7 @@ def paint(tiles, grid: PatchGrid, margin: int):
     return rearrange(frames, "(b gt pt) c h w -> b (gt pt) h w c", gt=gt, pt=pt)
 
 
-def widen_tiles(model: "DiT", margin: int) -> "DiT":
+def widen_tiles(model: DiT, margin: int) -> DiT:
     """A copy of a trained `model` whose tokens paint tiles with `margin` (at least its own): its output
     projection fills the centre of each new tile and the new border starts at zero, so the copy's outputs
     equal the model's exactly until it trains on."""

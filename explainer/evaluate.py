@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .diffusion import Schedule, add_noise, get_schedule
-from .train import psnr_db, to_model_range
+from .pixels import psnr_db, to_pixels, to_unit
 
 SNRS = (4.0, 1.0, 0.25)
 BLUR_SIGMAS = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
@@ -51,11 +51,11 @@ def best_blur_psnr(noisy: np.ndarray, clean: np.ndarray) -> tuple[float, tuple]:
 
 
 def best_nlm_psnr(noisy: np.ndarray, clean: np.ndarray) -> tuple[float, int]:
-    pixels = ((np.clip(noisy, -1, 1) + 1) * 127.5).round().astype(np.uint8)
+    pixels = to_pixels(noisy)
     scores = {}
     for h in NLM_STRENGTHS:
         denoised = np.stack([cv2.fastNlMeansDenoisingColored(frame, None, h, h, 5, 15) for frame in pixels])
-        scores[h] = psnr_db(denoised.astype(np.float32) / 127.5 - 1, clean)
+        scores[h] = psnr_db(to_unit(denoised), clean)
     best = max(scores, key=scores.get)
     return scores[best], best
 
@@ -85,7 +85,7 @@ def evaluate_clip(model, clip: torch.Tensor, name: str, snrs=SNRS, seed: int = 0
 
 def held_out_clips(count: int = 4, seed: int = 10**6) -> list[tuple[str, torch.Tensor]]:
     """Procedural clips from seeds far from any the training stream draws first, in several shapes."""
-    from .sample import MOTIONS, make_clip
+    from .scenes import MOTIONS, make_clip
 
     shapes = [(16, 72, 128), (16, 128, 72), (16, 96, 96), (16, 64, 128)]
     clips = []
@@ -93,7 +93,7 @@ def held_out_clips(count: int = 4, seed: int = 10**6) -> list[tuple[str, torch.T
         frames, height, width = shapes[i % len(shapes)]
         motion = MOTIONS[i % len(MOTIONS)]
         pixels = make_clip(frames, height, width, seed=seed + i, motion=motion)
-        clips.append((f"procedural-{motion}-{width}x{height}", to_model_range(pixels)))
+        clips.append((f"procedural-{motion}-{width}x{height}", to_unit(pixels)))
     return clips
 
 
@@ -102,7 +102,7 @@ def evaluate(model, real_paths=(), count: int = 4, snrs=SNRS, seed: int = 0) -> 
 
     named = held_out_clips(count)
     for path in real_paths:
-        named.append((Path(path).name, to_model_range(load_clip(path).frames)))
+        named.append((Path(path).name, to_unit(load_clip(path).frames)))
     rows = [row for name, clip in named for row in evaluate_clip(model, clip, name, snrs, seed)]
     return {"rows": rows}
 

@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .patches import PatchGrid, amoeba_tokens, patchify, square_crop_vs_native
+from .pixels import to_unit
 
 # --- the visual language -----------------------------------------------------------------------------
 
@@ -138,16 +139,6 @@ def image_uri(image: np.ndarray, fmt: str = "png", quality: int = 88) -> str:
 def enlarge(image: np.ndarray, factor: int) -> np.ndarray:
     """Nearest-neighbour enlargement: the pixels stay visible as the squares the model sees."""
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1) if factor > 1 else image
-
-
-def to_unit(frames: np.ndarray) -> np.ndarray:
-    """uint8 pixels -> [-1, 1], the numbers the DiT reads."""
-    return np.asarray(frames, np.float32) / 127.5 - 1.0
-
-
-def to_pixels(values: np.ndarray) -> np.ndarray:
-    """[-1, 1] -> uint8 pixels (values outside are clipped)."""
-    return np.clip((np.asarray(values) + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
 
 
 # --- layout helpers ----------------------------------------------------------------------------------
@@ -606,7 +597,7 @@ def token_story(tubelet: np.ndarray, weight: np.ndarray, bias: np.ndarray, posit
     them to D numbers; its 3D sin-cos position (D,) is added (time | row | column parts); the sum is the
     token the DiT reads. `layer` names the linear layer (trained or not) in its row's title."""
     pt, ph, pw, _ = tubelet.shape
-    vector = to_unit(tubelet).reshape(-1)  # (pt*ph*pw*3,), the order patchify uses: pixel-major, RGB inner
+    vector = to_unit(tubelet).numpy().reshape(-1)  # (pt*ph*pw*3,), the order patchify uses: pixel-major, RGB inner
     embedded = weight @ vector + bias  # (D,)
     token_vector = embedded + position  # (D,)
     width = len(bias)

@@ -14,7 +14,6 @@ import contextlib
 import functools
 import html
 import json
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,43 +24,24 @@ import plotly
 import torch
 
 from . import figures
+from .assets import SAMPLES, sample_file
 from .clip import load_clip
 from .device import cpu_generator, pick_device
 from .diffusion import add_noise, get_schedule
 from .dit import DiTConfig, axis_widths, build_dit, dit_default, position_embedding
 from .errors import ExplainerError
+from .fit import fit_clip, regenerate
 from .patches import PatchGrid, amoeba_mask, amoeba_tokens, square_crop_vs_native
-from .train import fit_clip, psnr_db, regenerate, to_model_range
+from .pixels import psnr_db, to_pixels, to_unit
 from .trajectory import Trajectory, attention_map, denoise, trajectory_map, write_trajectory_video
 from .weights import load_prior, training_minutes
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
 STATIC = Path(__file__).resolve().parent / "static"
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
-SAMPLES = {"wide": "sample_wide.webm", "tall": "sample_tall.webm", "square": "sample_square.webm"}
 CLIP_TYPES = [".mp4", ".webm", ".mov", ".avi", ".mkv", ".m4v", ".gif", ".png", ".jpg", ".jpeg", ".webp", ".bmp"]
 DEFAULTS = dict(pt=2, ph=8, pw=8, centre_x=0.5, centre_y=0.5, size=0.3, seed=0, schedule="linear", t=250)
 NOISE_FRAMES = 4      # frames of the clip shown noised
 NOISE_SEED = 0
-
-
-# --- the bundled samples -----------------------------------------------------------------------------
-
-def sample_file(name: str) -> str:
-    """Path of a bundled sample clip; made from the procedural generator (offline) when the asset is
-    missing, once per machine."""
-    filename = SAMPLES[name]
-    bundled = ASSETS / filename
-    if bundled.exists():
-        return str(bundled)
-    made = Path(tempfile.gettempdir()) / "film-reel-samples" / filename
-    if not made.exists():
-        from . import sample
-
-        frames, height, width, seed, motion = sample.BUNDLED[filename]
-        clip = sample.make_clip(frames, height, width, seed=seed, motion=motion)
-        sample.write_webm(made.with_suffix(".part.webm"), clip, fps=sample.ASSET_FPS).replace(made)
-    return str(made)
 
 
 # --- adapters: page inputs -> the explainer's modules -> page outputs -------------------------------
@@ -152,9 +132,9 @@ def noised_frames(clip, schedule_name: str, timesteps: list[int]) -> tuple[list[
     """A few frames of the clip noised to each timestep with one fixed draw of noise, and alpha-bar."""
     schedule = get_schedule(schedule_name)
     picks = np.linspace(0, len(clip.frames) - 1, min(NOISE_FRAMES, len(clip.frames))).round().astype(int)
-    x0 = torch.from_numpy(figures.to_unit(clip.frames[picks]))
+    x0 = to_unit(clip.frames[picks])
     noise = torch.randn(x0.shape, generator=cpu_generator(NOISE_SEED))
-    pictures = [figures.frames_grid(figures.to_pixels(add_noise(schedule, x0, noise, t).numpy()), columns=2)
+    pictures = [figures.frames_grid(to_pixels(add_noise(schedule, x0, noise, t).numpy()), columns=2)
                 for t in timesteps]
     return pictures, schedule.alphas_cumprod.numpy()
 
@@ -292,7 +272,7 @@ def open_sample(name: str, *settings, progress=gr.Progress()):
 
 @functools.lru_cache(maxsize=12)
 def _sample_answers(name: str, settings: tuple) -> tuple:
-    return tuple(dissect(sample_file(name), *settings))
+    return tuple(dissect(str(sample_file(name)), *settings))
 
 
 def repatch(reel, *settings, progress=gr.Progress()):
@@ -628,7 +608,7 @@ def fit_to_clip(clip_file, seconds=FIT_SECONDS, seed=0, reel=None, progress=gr.P
     with readable_errors():
         progress(0.0, desc="Reading the clip at 64 px")
         clip = load_clip(path, frames=16, max_side=FIT_SIDE, patch=prior.config.patch)
-    x0 = to_model_range(clip.frames)
+    x0 = to_unit(clip.frames)
     quiet = (gr.skip(),) * 4
     thread, log, result, stop = fit_in_background(prior, x0, seconds, seed)
     try:
@@ -656,7 +636,7 @@ def fit_to_clip(clip_file, seconds=FIT_SECONDS, seed=0, reel=None, progress=gr.P
                "fitted_psnr_db": round(psnr_db(fitted_clip, x0), 2)}
     loss = figures.to_json(figures.loss_curve(fit.losses, fit.seconds, seconds, done=True))
     compare = figures.to_json(figures.regeneration(
-        clip.frames, figures.to_pixels(prior_clip.numpy()), figures.to_pixels(fitted_clip.numpy()),
+        clip.frames, to_pixels(prior_clip.numpy()), to_pixels(fitted_clip.numpy()),
         summary["prior_psnr_db"], summary["fitted_psnr_db"], [f"{t:.2f}s" for t in clip.times_s]))
     fitted = {"model": fit.model, "name": name, "path": path, "loss": loss, "regeneration": compare}
     reveal = shown if not clip_file else (lambda value: value)  # the page shows hidden views; the API gets values

@@ -1,6 +1,6 @@
 """Teaching the DiT: the shipped prior on procedural clips, and a fit to one person's clip.
 
-Training data are procedural clips of many sizes and aspect ratios (explainer.sample). Clips of one shape
+Training data are procedural clips of many sizes and aspect ratios (explainer.scenes). Clips of one shape
 are batched together (buckets) rather than packed into one sequence with a block-diagonal mask (NaViT's
 Patch n' Pack): a bucket keeps scaled_dot_product_attention on its fused, mask-free kernels, and a batch of
 procedural clips can be made at any shape, so buckets cost no padding here.
@@ -17,9 +17,8 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -29,28 +28,13 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from .device import compute_dtype, cpu_generator, pick_device, seed_everything, synchronize
-from .diffusion import Schedule, add_noise, ddim, get_schedule
+from .diffusion import diffusion_loss, get_schedule
 from .dit import DiT, build_dit, get_config, widen_tiles
 from .errors import ExplainerError
-from .sample import make_clip, random_clip_shape
+from .fit import gradient_step
+from .pixels import to_unit
+from .scenes import make_clip, random_clip_shape
 from .weights import load_weights, save_weights
-
-
-def to_model_range(frames_uint8) -> torch.Tensor:
-    """uint8 (..., H, W, C) in 0..255 -> float32 in [-1, 1]."""
-    return torch.as_tensor(np.asarray(frames_uint8)).float() / 127.5 - 1
-
-
-def to_pixels(clip: torch.Tensor) -> np.ndarray:
-    """float in [-1, 1] -> uint8 0..255."""
-    return ((clip.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
-
-
-def psnr_db(estimate, reference) -> float:
-    """Peak signal-to-noise ratio of two clips in [-1, 1] (peak-to-peak 2)."""
-    mse = torch.mean((torch.as_tensor(estimate).float() - torch.as_tensor(reference).float()) ** 2).item()
-    return float("inf") if mse == 0 else 10 * math.log10(4 / mse)
-
 
 # --- data --------------------------------------------------------------------------------------------
 
@@ -76,7 +60,7 @@ class ProceduralBuckets(torch.utils.data.IterableDataset):
             frames, height, width = random_clip_shape(rng, self.max_side, 8, self.frames_choices)
             seeds = rng.integers(0, 2**31, self.batch)
             clips = np.stack([make_clip(frames, height, width, seed=int(s)) for s in seeds])
-            yield to_model_range(clips)
+            yield to_unit(clips)
 
 
 def augment(clips: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -86,23 +70,6 @@ def augment(clips: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     if torch.rand((), generator=generator) < 0.5:
         clips = clips.flip(1)
     return clips
-
-
-def sample_timesteps(batch: int, steps: int, generator, high_noise_bias: float = 0.0) -> torch.Tensor:
-    """Uniform timesteps, or bent (t = T u^(1 - bias)): towards the noisy end for bias in (0, 1), where a fit
-    most needs them; towards the clean end for a negative bias, where fine detail is learned."""
-    u = torch.rand(batch, generator=generator)
-    if high_noise_bias:
-        u = u ** (1 - high_noise_bias)
-    return (u * steps).long().clamp(max=steps - 1)
-
-
-def diffusion_loss(model, schedule: Schedule, x0, generator, high_noise_bias: float = 0.0):
-    """Noise clean clips to random t, ask the model for x0, score the guess by mean squared error."""
-    t = sample_timesteps(x0.shape[0], schedule.steps, generator, high_noise_bias)  # (B,) on the CPU
-    noise = torch.randn(x0.shape, generator=generator).to(x0.device)
-    x_t = add_noise(schedule, x0, noise, t)
-    return torch.mean((model(x_t, t.to(x0.device)) - x0) ** 2)
 
 
 # --- the training run --------------------------------------------------------------------------------
@@ -206,7 +173,7 @@ def _write_weights(ema, settings: TrainSettings, step, seconds, losses, device, 
     lineage = {"init": {k: v for k, v in started_from.items() if k != "config"}} if started_from else {}
     return save_weights(ema, Path(settings.out) / "dit.safetensors", {
         "prediction": "x0", "schedule": settings.schedule, "training_steps": step,
-        "data": "procedural clips (explainer.sample), buckets of one shape", "data_seed": settings.seed,
+        "data": "procedural clips (explainer.scenes), buckets of one shape", "data_seed": settings.seed,
         "final_loss": _recent_loss(losses), "wall_time_s": round(seconds, 1), "device": _device_name(device),
         "dtype": str(compute_dtype(device)).removeprefix("torch."),
         "processes": world, "settings": asdict(settings), "command": command or " ".join(sys.argv), **lineage})
@@ -240,7 +207,8 @@ def train(settings: TrainSettings, command: str = "") -> dict:
     trained = DistributedDataParallel(model) if world > 1 else model
     schedule = get_schedule(settings.schedule)
     data = torch.utils.data.DataLoader(
-        ProceduralBuckets(settings.batch, settings.seed * 1000 + step, settings.max_side, settings.frames_choices, rank),
+        ProceduralBuckets(settings.batch, settings.seed * 1000 + step, settings.max_side, settings.frames_choices,
+                          rank),
         batch_size=None, num_workers=settings.workers, persistent_workers=settings.workers > 0,
         prefetch_factor=4 if settings.workers else None, pin_memory=device.type == "cuda")
     generator = cpu_generator(settings.seed * 7919 + rank + step)
@@ -254,10 +222,7 @@ def train(settings: TrainSettings, command: str = "") -> dict:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(settings, step, time_fraction)
         loss = diffusion_loss(trained, schedule, augment(clips, generator), generator, settings.noise_bias)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        gradient_step(optimizer, loss, model.parameters())
         update_ema(ema, model, settings.ema if step >= settings.warmup else 0.0)
         step += 1
         losses.append(loss.item())
@@ -277,62 +242,9 @@ def train(settings: TrainSettings, command: str = "") -> dict:
     if rank == 0:
         _write_weights(ema, settings, step, seconds, losses, device, world, command, started_from)
     report = {"steps": step, "seconds": round(seconds, 1), "final_loss": _recent_loss(losses),
-              "device": _device_name(device), "processes": world, "weights": str(Path(settings.out) / "dit.safetensors")}
+              "device": _device_name(device), "processes": world,
+              "weights": str(Path(settings.out) / "dit.safetensors")}
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()
     return report
-
-
-# --- fit to one clip ---------------------------------------------------------------------------------
-
-@dataclass
-class FitResult:
-    model: DiT
-    steps: int
-    seconds: float
-    losses: list = field(default_factory=list)
-
-
-def fit_clip(model: DiT, clip: torch.Tensor, seconds: float = 60.0, steps: int | None = None, seed: int = 0,
-             lr: float = 7e-4, batch: int = 4, high_noise_bias: float = 0.5, schedule: Schedule | None = None,
-             callback: Callable[[int, float, float], None] | None = None) -> FitResult:
-    """Fine-tune a copy of `model` on one clip (T, H, W, C) in [-1, 1] for a wall-time (or step) budget.
-
-    Each step noises `batch` copies of the clip to random timesteps bent towards high noise — where a model
-    must remember the clip rather than read it off its input — and regresses x0. `callback(step, loss,
-    elapsed)` is called after every step (the page draws a live loss curve from it)."""
-    schedule = schedule or get_schedule("linear")
-    device = next(model.parameters()).device
-    fitted = copy.deepcopy(model).train().requires_grad_(True)
-    optimizer = torch.optim.AdamW(fitted.parameters(), lr=lr, weight_decay=0.0, betas=(0.9, 0.99))
-    generator = cpu_generator(seed)
-    x0 = clip.to(device).unsqueeze(0).expand(batch, *clip.shape)
-    losses, step, started = [], 0, time.perf_counter()
-    while True:
-        elapsed = time.perf_counter() - started
-        if (steps is not None and step >= steps) or (steps is None and elapsed >= seconds):
-            break
-        warm = min(1.0, (step + 1) / 20)
-        for group in optimizer.param_groups:
-            group["lr"] = lr * warm
-        loss = diffusion_loss(fitted, schedule, x0, generator, high_noise_bias)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(fitted.parameters(), 1.0)
-        optimizer.step()
-        step += 1
-        losses.append(loss.item())
-        if callback is not None:
-            callback(step, losses[-1], time.perf_counter() - started)
-    return FitResult(fitted.eval().requires_grad_(False), step, time.perf_counter() - started, losses)
-
-
-def regenerate(model: DiT, shape, steps: int = 50, seed: int = 0, schedule: Schedule | None = None) -> torch.Tensor:
-    """A 50-step DDIM from pure noise (seeded): what the model 'remembers'. -> (T, H, W, C)."""
-    schedule = schedule or get_schedule("linear")
-    device = next(model.parameters()).device
-    last = None
-    for last in ddim(model, schedule, shape=(1, *shape), steps=steps, seed=seed, clip_x0=True, device=device):
-        pass
-    return last.x_next[0].clamp(-1, 1).cpu()

@@ -6,14 +6,15 @@ No Gradio and no Plotly here: clips in, numpy arrays out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from .diffusion import SAMPLERS, Schedule, add_noise, get_schedule
-from .device import cpu_generator
+from .diffusion import SAMPLERS, Schedule, get_schedule
 from .dit import DiT
-from .train import to_model_range, to_pixels
+from .pixels import psnr_db, to_pixels, to_unit
+from .video import write_webm
 
 
 @dataclass
@@ -40,7 +41,7 @@ def denoise(model: DiT, clip_uint8: np.ndarray, sampler: str = "ddim", steps: in
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {sorted(SAMPLERS)}")
     device = next(model.parameters()).device
-    x0 = to_model_range(clip_uint8)[None]  # (1, T, H, W, C)
+    x0 = to_unit(clip_uint8)[None]  # (1, T, H, W, C)
     options = {"steps": steps, "seed": seed, "clip_x0": True, "device": device}
     if sampler == "ddim":
         options["eta"] = eta
@@ -55,7 +56,7 @@ def denoise(model: DiT, clip_uint8: np.ndarray, sampler: str = "ddim", steps: in
         noisy.append(to_pixels(step.x_t[0]))
         guesses.append(to_pixels(step.x0_hat[0]))
         snrs.append(float(schedule.snr(step.t)))
-        psnrs.append(_psnr(step.x0_hat[0].cpu(), x0[0]))
+        psnrs.append(psnr_db(step.x0_hat[0], x0[0]))
         last = step
         if on_step is not None:
             on_step(step.index + 1, step.total)
@@ -64,27 +65,14 @@ def denoise(model: DiT, clip_uint8: np.ndarray, sampler: str = "ddim", steps: in
                                 "strength": strength if start == "clip" else 1.0, "eta": eta})
 
 
-def _psnr(estimate: torch.Tensor, reference: torch.Tensor) -> float:
-    mse = torch.mean((estimate.float().clamp(-1, 1) - reference.float()) ** 2).item()
-    return float(10 * np.log10(4 / max(mse, 1e-12)))
-
-
-def noised(clip_uint8: np.ndarray, t: int, seed: int = 0, schedule: Schedule | None = None) -> np.ndarray:
-    """The forward process q(x_t | x_0) on the clip at step t, as pixels (noise clipped to the range)."""
-    schedule = schedule or get_schedule("linear")
-    x0 = to_model_range(clip_uint8)
-    noise = torch.randn(x0.shape, generator=cpu_generator(seed))
-    return to_pixels(add_noise(schedule, x0, noise, t))
-
-
 def trajectory_map(trajectory: Trajectory, clip_uint8: np.ndarray | None = None) -> dict:
     """A 2D projection of every x_t and x̂0 (and the clip), on the two principal axes of the x_t path.
 
     The axes come from the x_t alone, so the map shows the path the sample travelled; the x̂0 guesses and the
     clip are placed on the same axes."""
-    path = trajectory.x_t.reshape(len(trajectory.x_t), -1).astype(np.float32) / 127.5 - 1
-    guesses = trajectory.x0_hat.reshape(len(trajectory.x0_hat), -1).astype(np.float32) / 127.5 - 1
-    final = trajectory.final.reshape(1, -1).astype(np.float32) / 127.5 - 1
+    path = to_unit(trajectory.x_t.reshape(len(trajectory.x_t), -1)).numpy()
+    guesses = to_unit(trajectory.x0_hat.reshape(len(trajectory.x0_hat), -1)).numpy()
+    final = to_unit(trajectory.final.reshape(1, -1)).numpy()
     centre = path.mean(0, keepdims=True)
     # principal axes from the small Gram matrix: (S, S) instead of (P, P) for P pixels
     centred = path - centre
@@ -96,7 +84,7 @@ def trajectory_map(trajectory: Trajectory, clip_uint8: np.ndarray | None = None)
     result = {"x_t": project(path), "x0_hat": project(guesses), "final": project(final)[0],
               "explained": (values[order] / max(values.sum(), 1e-12)).tolist()}
     if clip_uint8 is not None:
-        result["clip"] = project(clip_uint8.reshape(1, -1).astype(np.float32) / 127.5 - 1)[0]
+        result["clip"] = project(to_unit(clip_uint8.reshape(1, -1)).numpy())[0]
     return result
 
 
@@ -122,12 +110,10 @@ def side_by_side(trajectory: Trajectory, frame: int | None = None) -> np.ndarray
                      for s, f in zip(range(steps), picks)])
 
 
-def write_trajectory_video(trajectory: Trajectory, path, fps: int = 10, scale: int = 3) -> "Path":
+def write_trajectory_video(trajectory: Trajectory, path, fps: int = 10, scale: int = 3) -> Path:
     """A browser-playable .webm of the run (x_t | x̂0), enlarged `scale` times with crisp pixels, ending on
     the finished clip held for a second."""
     import cv2
-
-    from .sample import write_webm
 
     video = side_by_side(trajectory)
     last = np.concatenate([trajectory.final[-1], video[-1][:, trajectory.final.shape[2]:]], axis=1)

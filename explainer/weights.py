@@ -10,11 +10,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .assets import PRIOR
 from .dit import DiT, DiTConfig
 from .errors import ExplainerError
-
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-PRIOR = ASSETS / "dit_prior.safetensors"
 
 
 def sidecar(path) -> Path:

@@ -17,8 +17,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None:
     pytest.skip("no chromium on PATH (Debian's chromium package drives these tests)", allow_module_level=True)
 
-from explainer import page as explainer_page  # noqa: E402
 from servers import running_page  # noqa: E402
+
+from explainer import page as explainer_page  # noqa: E402
 
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -157,7 +157,8 @@ BAD_INPUTS = {
     "undecodable frames": garbage_frames_avi,
     "zero-size image": lambda d: put(d / "zero.png", png_header(0, 0)),
     "gigantic image": lambda d: put(d / "huge.png", png_header(100_000, 100_000)),
-    "gigantic video": lambda d: put(d / "huge.y4m", b"YUV4MPEG2 W20000 H20000 F25:1 Ip A1:1 C420jpeg\nFRAME\n" + bytes(64)),
+    "gigantic video": lambda d: put(d / "huge.y4m",
+                                    b"YUV4MPEG2 W20000 H20000 F25:1 Ip A1:1 C420jpeg\nFRAME\n" + bytes(64)),
 }
 
 

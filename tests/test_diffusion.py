@@ -79,15 +79,15 @@ def test_x0_and_eps_predictors_walk_the_same_trajectory():
         alpha_bar = diffusion.per_sample(schedule.alpha_bar(t), x)
         return diffusion.to_x0(x, fixed_eps(x, t), alpha_bar)
 
-    by_eps = diffusion.sample(fixed_eps, schedule, SHAPE, steps=20, predicts="eps")
-    by_x0 = diffusion.sample(fixed_x0, schedule, SHAPE, steps=20)
+    by_eps = diffusion.generate(fixed_eps, schedule, SHAPE, steps=20, predicts="eps")
+    by_x0 = diffusion.generate(fixed_x0, schedule, SHAPE, steps=20)
     assert torch.allclose(by_eps, by_x0, atol=1e-4)
 
 
 @pytest.mark.parametrize("sampler", ["ddim", "ddpm"])
 def test_a_model_that_knows_the_clip_lands_on_it(sampler):
     clip = a_clip()
-    finished = diffusion.sample(lambda x, t: clip, diffusion.get_schedule("linear"), SHAPE, sampler=sampler,
+    finished = diffusion.generate(lambda x, t: clip, diffusion.get_schedule("linear"), SHAPE, sampler=sampler,
                                 steps=10)
     assert torch.allclose(finished, clip, atol=1e-4)
 
@@ -103,15 +103,15 @@ def test_every_step_reports_t_x_t_and_x0_hat():
 
 def test_seed_repeats_the_trajectory_and_ddim_eta0_is_deterministic():
     schedule = diffusion.get_schedule("linear")
-    first = diffusion.sample(fixed_eps, schedule, SHAPE, steps=10, seed=5, predicts="eps")
-    assert torch.equal(first, diffusion.sample(fixed_eps, schedule, SHAPE, steps=10, seed=5, predicts="eps"))
-    assert not torch.allclose(first, diffusion.sample(fixed_eps, schedule, SHAPE, steps=10, seed=6, predicts="eps"))
+    first = diffusion.generate(fixed_eps, schedule, SHAPE, steps=10, seed=5, predicts="eps")
+    assert torch.equal(first, diffusion.generate(fixed_eps, schedule, SHAPE, steps=10, seed=5, predicts="eps"))
+    assert not torch.allclose(first, diffusion.generate(fixed_eps, schedule, SHAPE, steps=10, seed=6, predicts="eps"))
     # eta = 0 draws from the generator once, for x_T, and never again: the rest is deterministic
     used, fresh = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
-    diffusion.sample(fixed_eps, schedule, SHAPE, steps=10, generator=used, predicts="eps")
+    diffusion.generate(fixed_eps, schedule, SHAPE, steps=10, generator=used, predicts="eps")
     torch.randn(SHAPE, generator=fresh)
     assert torch.equal(torch.randn(3, generator=used), torch.randn(3, generator=fresh))
-    noisy = [diffusion.sample(fixed_eps, schedule, SHAPE, steps=10, eta=1.0, seed=s, predicts="eps") for s in (8, 8)]
+    noisy = [diffusion.generate(fixed_eps, schedule, SHAPE, steps=10, eta=1.0, seed=s, predicts="eps") for s in (8, 8)]
     assert torch.equal(*noisy)
 
 

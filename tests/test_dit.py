@@ -8,8 +8,18 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from explainer.device import compute_dtype, cpu_bf16, pick_device
-from explainer.dit import (CONFIGS, DiT, DiTConfig, build_dit, count_params, forward_flops, get_config,
-                           paint, position_embedding, widen_tiles)
+from explainer.dit import (
+    CONFIGS,
+    DiT,
+    DiTConfig,
+    build_dit,
+    count_params,
+    forward_flops,
+    get_config,
+    paint,
+    position_embedding,
+    widen_tiles,
+)
 from explainer.patches import PatchGrid, unpatchify
 
 

@@ -52,7 +52,7 @@ def image_of(uri: str) -> np.ndarray:
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_median_cut_keeps_real_colours(seed):
-    from explainer.sample import make_clip
+    from explainer.scenes import make_clip
 
     colours = make_clip(16, 72, 128, seed=seed).reshape(-1, 3)  # a whole clip, 147k pixels
     index, palette = figures.median_cut(colours)

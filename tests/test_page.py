@@ -9,8 +9,9 @@ import pytest
 
 gradio_client = pytest.importorskip("gradio_client")
 
-from explainer import figures, page  # noqa: E402
 from servers import running_page  # noqa: E402
+
+from explainer import figures, page  # noqa: E402
 
 FIGURES = ["tube", "volume", "token", "sequence", "crop", "noise"]
 

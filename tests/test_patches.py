@@ -4,8 +4,16 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explainer.patches import (PatchGrid, amoeba_cut, amoeba_mask, amoeba_tokens, fit_size, patchify,
-                               square_crop_vs_native, unpatchify)
+from explainer.patches import (
+    PatchGrid,
+    amoeba_cut,
+    amoeba_mask,
+    amoeba_tokens,
+    fit_size,
+    patchify,
+    square_crop_vs_native,
+    unpatchify,
+)
 
 
 @settings(max_examples=60, deadline=None)

@@ -31,10 +31,12 @@ httpx = pytest.importorskip("httpx")
 from gradio_client import handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 from gradio_client.utils import QueueError  # noqa: E402
+from servers import HOST, free_port, wait_until_up  # noqa: E402
 from test_clip import BAD_INPUTS  # noqa: E402  (the clip reader's own bad inputs, all of them)
 
-from explainer import clip as clip_module, device, page, sample, serve, weights  # noqa: E402
-from servers import HOST, free_port, wait_until_up  # noqa: E402
+from explainer import clip as clip_module  # noqa: E402
+from explainer import device, page, scenes, serve, weights  # noqa: E402
+from explainer.video import write_webm  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 REPORT = REPO / "tests" / "screenshots" / "serving.json"
@@ -186,8 +188,8 @@ def visitor_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("visitors")
     files = []
     for seed, (frames, height, width) in enumerate(VISITOR_CLIPS):
-        pixels = sample.make_clip(frames, height, width, seed=seed)
-        files.append(sample.write_webm(folder / f"visitor-{seed}.webm", pixels, fps=8))
+        pixels = scenes.make_clip(frames, height, width, seed=seed)
+        files.append(write_webm(folder / f"visitor-{seed}.webm", pixels, fps=8))
     return files
 
 
@@ -273,7 +275,7 @@ def test_a_fit_does_not_keep_other_visitors_waiting(served, visitor_files):
 def test_a_flood_past_the_queue_bound_is_told_to_try_again(served, tmp_path):
     """With one job running and the queue full, the next request is refused with "try again"; the
     accepted ones all finish, and the page works afterwards."""
-    tiny = sample.write_webm(tmp_path / "tiny.webm", sample.make_clip(2, 32, 48, seed=11))
+    tiny = write_webm(tmp_path / "tiny.webm", scenes.make_clip(2, 32, 48, seed=11))
     upload = handle_file(str(tiny))
     dissect_index = next(fn._id for fn in served.demo.fns.values() if fn.api_name == "dissect")
     client = served.client()
@@ -308,12 +310,12 @@ def _png(path, height, width):
 
 
 def _webm(path, frames, height, width):
-    written = sample.write_webm(path.with_suffix(".webm"), sample.make_clip(frames, height, width, seed=7))
+    written = write_webm(path.with_suffix(".webm"), scenes.make_clip(frames, height, width, seed=7))
     return written if written == path else written.replace(path)
 
 
 def _gif(path, frames, height, width):
-    pictures = [Image.fromarray(frame) for frame in sample.make_clip(frames, height, width, seed=5)]
+    pictures = [Image.fromarray(frame) for frame in scenes.make_clip(frames, height, width, seed=5)]
     pictures[0].save(path, format="GIF", save_all=True, append_images=pictures[1:], duration=80, loop=0)
     return path
 

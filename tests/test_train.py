@@ -8,17 +8,17 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import TESTDATA
 
-from explainer.diffusion import get_schedule
+from explainer.diffusion import get_schedule, sample_timesteps
 from explainer.dit import DiT, build_dit
 from explainer.errors import ExplainerError
 from explainer.evaluate import evaluate, evaluate_clip, gaussian_blur, timestep_for_snr
-from explainer.sample import make_clip
-from explainer.train import (ProceduralBuckets, TrainSettings, fit_clip, learning_rate, psnr_db, regenerate,
-                             sample_timesteps, to_model_range, train)
+from explainer.fit import fit_clip, regenerate
+from explainer.pixels import psnr_db, to_unit
+from explainer.scenes import make_clip
+from explainer.train import ProceduralBuckets, TrainSettings, learning_rate, train
 from explainer.weights import PRIOR, load_weights, save_weights, training_minutes
-
-from conftest import TESTDATA
 
 
 def test_weights_round_trip_with_sidecar(tmp_path):
@@ -125,7 +125,7 @@ def test_train_from_init_starts_at_those_weights_and_keeps_their_card(tmp_path):
     train(settings)
     trained, card = load_weights(tmp_path / "out" / "dit.safetensors")
     assert trained.config == dataclasses.replace(start.config, margin=2) and card["config"]["margin"] == 2
-    x, t = to_model_range(make_clip(4, 16, 24, seed=2))[None], torch.tensor([300])
+    x, t = to_unit(make_clip(4, 16, 24, seed=2))[None], torch.tensor([300])
     with torch.no_grad():
         assert torch.allclose(trained(x, t), start(x, t), atol=1e-5)
     assert card["init"]["training_steps"] == 11 and card["init"]["device"] == "elsewhere"
@@ -133,7 +133,9 @@ def test_train_from_init_starts_at_those_weights_and_keeps_their_card(tmp_path):
 
 
 def test_noise_bias_bends_training_timesteps_either_way():
-    draw = lambda bias: sample_timesteps(20000, 1000, torch.Generator().manual_seed(0), bias).float().mean().item()
+    def draw(bias):
+        return sample_timesteps(20000, 1000, torch.Generator().manual_seed(0), bias).float().mean().item()
+
     assert draw(-0.5) < 450 < draw(0.0) < 550 < draw(0.5)
     with pytest.raises(ExplainerError):
         train(TrainSettings(config="tiny", noise_bias=1.0, steps=1))
@@ -151,7 +153,7 @@ def test_two_process_cpu_training_with_torchrun(tmp_path):
 
 
 def test_fit_lowers_the_loss_on_one_clip():
-    clip = to_model_range(make_clip(2, 16, 16, seed=1))
+    clip = to_unit(make_clip(2, 16, 16, seed=1))
     calls = []
     fit = fit_clip(build_dit("tiny"), clip, steps=60, lr=3e-3, batch=4, callback=lambda *a: calls.append(a))
     assert fit.steps == 60 and len(calls) == 60
@@ -172,7 +174,7 @@ def test_snr_levels_map_to_timesteps():
 
 
 def test_evaluation_rows_and_baselines_are_sane():
-    clip = to_model_range(make_clip(4, 24, 32, seed=5))
+    clip = to_unit(make_clip(4, 24, 32, seed=5))
     rows = evaluate_clip(build_dit("tiny"), clip, "c", snrs=(1.0,))
     row = rows[0]
     assert {"clip", "snr", "dit_psnr_db", "noisy_psnr_db", "blur_psnr_db", "nlm_psnr_db"} <= row.keys()
@@ -185,7 +187,7 @@ def test_blur_along_time_keeps_a_constant_clip():
 
 
 def test_fit_command_json(tmp_path):
-    from explainer.sample import write_webm
+    from explainer.video import write_webm
 
     weights = save_weights(build_dit("tiny"), tmp_path / "tiny.safetensors")
     clip = write_webm(tmp_path / "c.webm", make_clip(8, 32, 48, seed=2))

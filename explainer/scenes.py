@@ -1,19 +1,16 @@
-"""Procedural sample clips: layered, textured, moving scenes made with numpy and OpenCV alone.
+"""Procedural scenes: layered, textured, moving clips made with numpy and OpenCV alone.
 
-They serve as the bundled default clips in assets/, as test inputs, and as training data for the small
+They serve as the bundled sample clips in assets/ (explainer.assets), as test inputs, and as training data for the small
 DiT, which is also asked to denoise real footage. So each clip borrows what real video has: a textured
 background, several textured objects with soft edges and shadows, camera or object motion, changing
 light, and the contrast of natural footage (pixel std about a quarter of the range).
 
 A scene lives on a canvas (the world); a camera, one 2x3 affine map per frame, looks at it. Objects are
 sprites (RGBA squares) warped onto each frame through their own per-frame affine maps.
-
-`python -m explainer.sample` rewrites the bundled clips in assets/.
 """
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import NamedTuple
 
 import cv2
@@ -26,15 +23,6 @@ MOTIONS = ("translate", "rotate", "zoom", "bounce", "flow", "pan")
 # Training buckets: (width, height) ratios, from panoramic to tall.
 ASPECTS = ((2, 1), (16, 9), (3, 2), (4, 3), (1, 1), (3, 4), (2, 3), (9, 16))
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-ASSET_FPS = 12
-# name: (frames, height, width, seed, motion); 48 frames at 12 fps is a 4 s clip.
-BUNDLED = {
-    "sample_wide.webm": (48, 360, 640, 14, "pan"),
-    "sample_tall.webm": (48, 480, 270, 9, "bounce"),
-    "sample_square.webm": (48, 320, 320, 1, "rotate"),
-}
-DEFAULT_CLIP = ASSETS / "sample_wide.webm"
 
 
 # ---------------------------------------------------------------- colour
@@ -530,7 +518,7 @@ def _shoot(scene, camera, height, width):
     return frames
 
 
-def paint(frames, sprite: Sprite, maps):
+def paint_sprite(frames, sprite: Sprite, maps):
     """Composite a sprite onto frames (T, h, w, 3) in place, frame t through maps[t] (sprite -> frame).
 
     Only the patch of each frame the sprite can cover is warped and blended.
@@ -585,8 +573,8 @@ def _paint_cast(frames, sprites, shadows, paths, shadow_offset):
     shift[:, 2] = shadow_offset                      # moves a map's output by the shadow's offset
     for index, (sprite, maps) in enumerate(zip(sprites, paths)):
         if shadows:
-            paint(frames, shadows[index], maps + shift)
-        paint(frames, sprite, maps)
+            paint_sprite(frames, shadows[index], maps + shift)
+        paint_sprite(frames, sprite, maps)
     return frames
 
 
@@ -729,59 +717,3 @@ def random_clip_shape(rng, max_side=128, multiple=8, frames_choices=(1, 16)) -> 
     short_side = max(multiple, round(long_side * ratio / multiple) * multiple)
     height, width = (short_side, long_side) if ratio_w >= ratio_h else (long_side, short_side)
     return int(rng.choice(frames_choices)), height, width
-
-
-def write_webm(path, frames, fps=8) -> Path:
-    """Write RGB uint8 frames (T, H, W, 3) as a VP9 .webm, which browsers play.
-
-    VP9 through OpenCV keeps only even sizes (it silently crops an odd row or column), so an odd height or
-    width is padded by repeating the last row or column: such a clip reads back one pixel larger.
-    """
-    path = Path(path)
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
-        raise ExplainerError(f"write_webm needs uint8 RGB frames (T, H, W, 3), "
-                             f"got {frames.dtype} {frames.shape}")
-    if path.suffix.lower() != ".webm":
-        raise ExplainerError(f"write_webm writes VP9 .webm files; {path.name} has another extension")
-    _, height, width, _ = frames.shape
-    frames = np.pad(frames, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), mode="edge")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    size = (frames.shape[2], frames.shape[1])
-    writer = cv2.VideoWriter(str(path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"VP90"), float(fps), size)
-    if not writer.isOpened():
-        raise ExplainerError(f"OpenCV cannot write a VP9 .webm to {path} ({size[0]}x{size[1]} at {fps} fps): "
-                             "its FFmpeg backend is missing or lacks VP9")
-    try:
-        for frame in frames:
-            writer.write(np.ascontiguousarray(frame[..., ::-1]))    # OpenCV wants BGR
-    finally:
-        writer.release()
-    if not path.exists() or path.stat().st_size == 0:
-        raise ExplainerError(f"OpenCV wrote nothing to {path}")
-    return path
-
-
-def _fix_track_uid(path: Path):
-    """Replace the random track id the WebM muxer draws on every run with a fixed one, so a rewritten
-    asset is byte for byte the same file."""
-    data = path.read_bytes()
-    marker = data.find(b"\x73\xc5\x88")               # Matroska TrackUID, 8 bytes long
-    if marker >= 0:
-        uid = data[marker + 3:marker + 11]
-        path.write_bytes(data.replace(uid, b"FILMREEL"))   # also where the tags refer to the track
-
-
-def write_assets(folder=ASSETS) -> list[Path]:
-    """Regenerate the bundled sample clips; the same bytes every time."""
-    written = []
-    for name, (frames, height, width, seed, motion) in BUNDLED.items():
-        clip = make_clip(frames, height, width, seed=seed, motion=motion)
-        written.append(write_webm(Path(folder) / name, clip, fps=ASSET_FPS))
-        _fix_track_uid(written[-1])
-    return written
-
-
-if __name__ == "__main__":
-    for asset in write_assets():
-        print(f"{asset}: {asset.stat().st_size / 1e6:.2f} MB")

@@ -1,23 +1,9 @@
-"""The procedural sample clips: deterministic, any shape, moving, with the contrast of real footage."""
-import cv2
+"""The procedural scenes: deterministic, any shape, moving, with the contrast of real footage."""
 import numpy as np
 import pytest
 
-from explainer import sample
 from explainer.errors import ExplainerError
-from explainer.sample import MOTIONS, make_clip, random_clip_shape, write_webm
-
-
-def read_frames(path):
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame[..., ::-1])
-    capture.release()
-    return np.stack(frames)
+from explainer.scenes import MOTIONS, make_clip, random_clip_shape
 
 
 def mean_frame_change(clip):
@@ -91,46 +77,3 @@ def test_random_clip_shape_gives_multiples_and_varied_aspects():
     assert any(r > 1.5 for r in ratios) and any(r < 0.67 for r in ratios) and 1.0 in ratios
     assert len(ratios) >= 8
     assert {frames for frames, _, _ in shapes} == {1, 16}
-
-
-def test_write_webm_round_trip(tmp_path):
-    clip = make_clip(6, 40, 64, seed=4)
-    path = write_webm(tmp_path / "clip.webm", clip, fps=8)
-    frames = read_frames(path)
-    assert frames.shape == clip.shape
-    assert np.abs(frames.astype(int) - clip).mean() < 8         # lossy, but close
-
-
-def test_write_webm_pads_odd_sizes_and_writes_one_frame(tmp_path):
-    frames = read_frames(write_webm(tmp_path / "odd.webm", make_clip(1, 33, 47, seed=2)))
-    assert frames.shape == (1, 34, 48, 3)
-
-
-def test_write_webm_refuses_bad_input(tmp_path):
-    with pytest.raises(ExplainerError):
-        write_webm(tmp_path / "clip.webm", np.zeros((2, 8, 8, 3), np.float32))
-    with pytest.raises(ExplainerError):
-        write_webm(tmp_path / "clip.mp4", np.zeros((2, 8, 8, 3), np.uint8))
-
-
-def test_write_webm_says_when_opencv_cannot_write(tmp_path, monkeypatch):
-    class ClosedWriter:
-        def __init__(self, *args):
-            pass
-
-        def isOpened(self):
-            return False
-
-    monkeypatch.setattr(sample.cv2, "VideoWriter", ClosedWriter)
-    with pytest.raises(ExplainerError, match="VP9"):
-        write_webm(tmp_path / "clip.webm", np.zeros((2, 8, 8, 3), np.uint8))
-
-
-@pytest.mark.parametrize("name", sorted(sample.BUNDLED))
-def test_bundled_assets_read_back(name):
-    frames, height, width, _, _ = sample.BUNDLED[name]
-    path = sample.ASSETS / name
-    assert path.stat().st_size < 1.5e6
-    clip = read_frames(path)
-    assert clip.shape == (frames, height, width, 3)
-    assert clip.astype(np.float32).std() > 30 and mean_frame_change(clip) > 1.0

@@ -1,0 +1,70 @@
+"""Fitting the DiT to one clip: a copy of the prior trained on that clip alone for a time budget, and what
+it then makes from pure noise. The page's section 7 and `python -m explainer fit` both use it.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from .device import cpu_generator
+from .diffusion import Schedule, diffusion_loss, generate, get_schedule
+from .dit import DiT
+
+
+def gradient_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, parameters, max_norm: float = 1.0):
+    """One optimiser step on `loss`, its gradient clipped to `max_norm` (the prior's training run uses it too)."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+    optimizer.step()
+
+
+@dataclass
+class FitResult:
+    model: DiT
+    steps: int
+    seconds: float
+    losses: list = field(default_factory=list)
+
+
+def fit_clip(model: DiT, clip: torch.Tensor, seconds: float = 60.0, steps: int | None = None, seed: int = 0,
+             lr: float = 7e-4, batch: int = 4, high_noise_bias: float = 0.5, schedule: Schedule | None = None,
+             callback: Callable[[int, float, float], None] | None = None) -> FitResult:
+    """Fine-tune a copy of `model` on one clip (T, H, W, C) in [-1, 1] for a wall-time (or step) budget.
+
+    Each step noises `batch` copies of the clip to random timesteps bent towards high noise — where a model
+    must remember the clip rather than read it off its input — and regresses x0. `callback(step, loss,
+    elapsed)` is called after every step (the page draws a live loss curve from it)."""
+    schedule = schedule or get_schedule("linear")
+    device = next(model.parameters()).device
+    fitted = copy.deepcopy(model).train().requires_grad_(True)
+    optimizer = torch.optim.AdamW(fitted.parameters(), lr=lr, weight_decay=0.0, betas=(0.9, 0.99))
+    generator = cpu_generator(seed)
+    x0 = clip.to(device).unsqueeze(0).expand(batch, *clip.shape)
+    losses, step, started = [], 0, time.perf_counter()
+    while True:
+        elapsed = time.perf_counter() - started
+        if (steps is not None and step >= steps) or (steps is None and elapsed >= seconds):
+            break
+        warm = min(1.0, (step + 1) / 20)
+        for group in optimizer.param_groups:
+            group["lr"] = lr * warm
+        loss = diffusion_loss(fitted, schedule, x0, generator, high_noise_bias)
+        gradient_step(optimizer, loss, fitted.parameters())
+        step += 1
+        losses.append(loss.item())
+        if callback is not None:
+            callback(step, losses[-1], time.perf_counter() - started)
+    return FitResult(fitted.eval().requires_grad_(False), step, time.perf_counter() - started, losses)
+
+
+def regenerate(model: DiT, shape, steps: int = 50, seed: int = 0, schedule: Schedule | None = None) -> torch.Tensor:
+    """A seeded DDIM run from pure noise: what the model 'remembers' of a clip of `shape`. -> (T, H, W, C)."""
+    device = next(model.parameters()).device
+    clip = generate(model, schedule or get_schedule("linear"), shape=(1, *shape), steps=steps, seed=seed,
+                    clip_x0=True, device=device)
+    return clip[0].clamp(-1, 1).cpu()
