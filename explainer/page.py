@@ -23,7 +23,7 @@ import numpy as np
 import plotly
 import torch
 
-from . import figures
+from . import figures, files
 from .assets import SAMPLES, sample_file
 from .clip import load_clip
 from .device import cpu_generator, pick_device
@@ -335,9 +335,7 @@ def prior_note() -> str:
 def request_folder() -> Path:
     """A fresh folder for one request's files (a video, an HTML file), under the server's work folder,
     which it sweeps (explainer/serve.py)."""
-    from . import serve
-
-    return serve.request_dir()
+    return files.request_dir()
 
 
 def shown(value):
@@ -983,7 +981,7 @@ def main(argv=None):
     from . import serve
 
     args = serve.parse_args(argv)
-    serve.use_temp_root()  # before the page is built: Gradio reads its cache folder then
+    files.use_temp_root()  # before the page is built: Gradio reads its cache folder then
     demo = build_demo()
     serve.start(demo, args, **launch_options())
     if args.share:

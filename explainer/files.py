@@ -1,0 +1,95 @@
+"""Where the app keeps files for visitors: one temp root, swept by age.
+
+Gradio's uploads and cached outputs go in `gradio/` under it, and what the page writes (videos, HTML
+downloads) in `work/`, each request in a folder of its own under a generated name (never an upload's).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+
+def temp_root() -> Path:
+    """The one folder the app keeps files in: $FILM_REEL_TEMP, else film-reel/ in the system temp folder."""
+    return Path(os.environ.get("FILM_REEL_TEMP") or Path(tempfile.gettempdir()) / "film-reel").resolve()
+
+
+def use_temp_root() -> Path:
+    """Put Gradio's upload cache under the temp root (unless GRADIO_TEMP_DIR is set already). Call it
+    before building the page: Gradio reads the folder when components and the server are made."""
+    root = temp_root()
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(root / "gradio"))
+    work_dir()
+    return root
+
+
+def work_dir() -> Path:
+    """Where the page writes its own files (videos, downloads) for visitors."""
+    folder = temp_root() / "work"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def request_dir() -> Path:
+    """A fresh folder under the work folder for one request's files that outlive it (a video, an HTML
+    file handed to the page); swept once older than the page keeps files."""
+    folder = work_dir() / uuid.uuid4().hex
+    folder.mkdir()
+    return folder
+
+
+def sweep(folder: Path, age_s: float, recursive: bool = True) -> int:
+    """Delete files (then folders left empty) under `folder` last changed more than `age_s` ago, or only
+    the files directly in it when not `recursive`; how many files went. Never fails: a file that vanished
+    meanwhile or a folder still in use is skipped."""
+    removed, now = 0, time.time()
+    for here, folders, files in os.walk(folder, topdown=False):  # deepest first; errors are skipped
+        if not recursive and Path(here) != Path(folder):
+            continue
+        for name in files:
+            with contextlib.suppress(OSError):
+                path = Path(here) / name
+                if now - path.lstat().st_mtime > age_s:
+                    path.unlink()
+                    removed += 1
+        for name in folders if recursive else ():
+            with contextlib.suppress(OSError):
+                path = Path(here) / name
+                if now - path.lstat().st_mtime > age_s:
+                    path.rmdir()  # only when already empty
+    return removed
+
+
+class Sweeper(threading.Thread):
+    """Every `every_s` seconds, in the background until stopped: sweeps the work folder, and the loose
+    files at the top of Gradio's upload folder when that is the app's own. Gradio's `delete_cache` deletes
+    the uploads and outputs it tracks, but not those: gr.File(type="filepath") leaves an empty temp file
+    there on every call, and an upload refused half-way leaves its partial file."""
+
+    def __init__(self, age_s: float, every_s: float, work: Path, uploads: Path | None = None):
+        super().__init__(name="film-reel-sweeper", daemon=True)
+        self.age_s, self.every_s, self.work, self.uploads = age_s, every_s, Path(work), uploads
+        self.stopped = threading.Event()
+
+    def sweep(self) -> int:
+        removed = sweep(self.work, self.age_s)
+        if self.uploads is not None:
+            removed += sweep(self.uploads, self.age_s, recursive=False)
+        return removed
+
+    def run(self):
+        while not self.stopped.wait(self.every_s):
+            self.sweep()
+
+    def stop(self):
+        self.stopped.set()
+
+
+def sweep_every(age_s: int) -> int:
+    """How often to look for old files: often enough that none outlives its age by more than half."""
+    return max(1, min(600, age_s // 2))
