@@ -2,11 +2,19 @@
 
 Gradio's uploads and cached outputs go in `gradio/` under it, and what the page writes (videos, HTML
 downloads) in `work/`, each request in a folder of its own under a generated name (never an upload's).
+
+Each process has a root of its own, so two apps on one machine never see each other's uploads, and it
+is deleted when the process ends (normally, on Ctrl-C, or on SIGTERM once `delete_on_termination()` is
+in force). A root named by $FILM_REEL_TEMP is the exception: it is kept, and only swept by age.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
+import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -15,8 +23,26 @@ from pathlib import Path
 
 
 def temp_root() -> Path:
-    """The one folder the app keeps files in: $FILM_REEL_TEMP, else film-reel/ in the system temp folder."""
-    return Path(os.environ.get("FILM_REEL_TEMP") or Path(tempfile.gettempdir()) / "film-reel").resolve()
+    """The one folder the app keeps files in: $FILM_REEL_TEMP when set, else this process's own."""
+    chosen = os.environ.get("FILM_REEL_TEMP")
+    return Path(chosen).resolve() if chosen else own_root()
+
+
+@functools.cache
+def own_root() -> Path:
+    """A fresh film-reel-* folder in the system temp folder for this process, deleted when it exits."""
+    root = Path(tempfile.mkdtemp(prefix="film-reel-")).resolve()
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
+
+
+def delete_on_termination() -> None:
+    """Let SIGTERM (how a service manager or a container stops the app) end the process through normal
+    exit, so the exit handlers run and the process's own temp root is deleted. Main thread only."""
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
 
 
 def use_temp_root() -> Path:

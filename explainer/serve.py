@@ -9,10 +9,11 @@
   time, so the other visitors' clips and denoising runs go on beside it (a little slower) instead of
   waiting behind it.
 - The model is loaded once per process, at start, on the device `pick_device()` chooses.
-- Files live under one temp root: Gradio's uploads and cached outputs in `gradio/` (deleted once older
-  than `--keep-files` seconds by Gradio's `delete_cache`, and all of them when the server stops; the
-  stray files Gradio does not track are swept here), and any file the page writes in `work/`, under a
-  generated name (never the upload's), swept on the same age.
+- Files live under one temp root (explainer/files.py): Gradio's uploads and cached outputs in `gradio/`
+  (deleted once older than `--keep-files` seconds by Gradio's `delete_cache`; the stray files Gradio does
+  not track are swept here), and any file the page writes in `work/`, under a generated name (never the
+  upload's), swept on the same age. The root is the process's own and is deleted when the server stops
+  (Ctrl-C or SIGTERM), unless $FILM_REEL_TEMP names one to keep.
 - Gradio writes image outputs to its cache in place; two visitors given the same picture could read a
   half-written file. `atomic_image_cache()` makes those writes atomic.
 - The server binds 127.0.0.1 unless told `--host 0.0.0.0`, and serves no file outside its own static
@@ -22,11 +23,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
+import threading
 import uuid
 from pathlib import Path
 
-from .files import Sweeper, sweep_every, temp_root, work_dir
+from . import files
 
 MODEL_POOL = "model"     # the concurrency_id of every event that decodes a clip or runs the DiT
 MODEL_WORKERS = 1        # jobs the model pool runs at once
@@ -35,17 +36,18 @@ FIT_WORKERS = 1          # fits run at once
 QUEUE_SIZE = 20          # requests waiting at most; the next one is told to try again
 KEEP_FILES_S = 3600      # uploads and outputs older than this are deleted
 MAX_FILE_SIZE = "200mb"  # the largest upload; a larger one is answered HTTP 413
-_SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
 
 
 # --- flags -------------------------------------------------------------------------------------------
 
 def parse_args(argv=None) -> argparse.Namespace:
     """The page's command line. The default bind is loopback: serving others is an explicit choice."""
-    parser = argparse.ArgumentParser(description="Film Reel: an explainer of video diffusion transformers")
+    parser = argparse.ArgumentParser(description="Film Reel: an explainer of video diffusion transformers",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         help="address to serve on (0.0.0.0 to serve others)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
+                        help="port to serve on")
     parser.add_argument("--share", action="store_true", help="also make a public gradio.live link")
     parser.add_argument("--max-file-size", default=MAX_FILE_SIZE, help="largest upload, e.g. 200mb")
     parser.add_argument("--queue-size", type=int, default=QUEUE_SIZE,
@@ -126,11 +128,11 @@ def serialise_pools(demo) -> dict[str, list[str]]:
 def start(demo, args: argparse.Namespace, **launch_options):
     """Queue and launch `demo` as `args` say, without blocking; returns the work-folder sweeper (running).
 
-    Call `use_temp_root()` before building `demo`, then `demo.block_thread()` to serve until stopped."""
+    Call `files.use_temp_root()` before building `demo`, then `demo.block_thread()` to serve until stopped."""
     from gradio import utils as gradio_utils
 
     atomic_image_cache()
-    every = sweep_every(args.keep_files)
+    every = files.sweep_every(args.keep_files)
     demo.delete_cache = (every, args.keep_files)  # read by Gradio when launch() makes the server
     warm_model()
     serialise_pools(demo)
@@ -138,8 +140,30 @@ def start(demo, args: argparse.Namespace, **launch_options):
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
                 max_file_size=args.max_file_size, prevent_thread_lock=True, **launch_options)
     uploads = Path(gradio_utils.get_upload_folder()).resolve()
-    sweeper = Sweeper(args.keep_files, every, work_dir(),
-                      uploads if uploads.is_relative_to(temp_root()) else None)  # never another app's
+    sweeper = files.Sweeper(args.keep_files, every, files.work_dir(),
+                            uploads if uploads.is_relative_to(files.temp_root()) else None)  # never another app's
     sweeper.sweep()  # what an earlier run left behind
     sweeper.start()
     return sweeper
+
+
+def main(argv=None):
+    """`python app.py`: serve the page until stopped (Ctrl-C or SIGTERM), then delete this process's files."""
+    from .page import build_demo, launch_options
+
+    args = parse_args(argv)
+    files.use_temp_root()  # before the page is built: Gradio reads its cache folder then
+    if threading.current_thread() is threading.main_thread():
+        files.delete_on_termination()
+    demo = build_demo()
+    sweeper = start(demo, args, **launch_options())
+    if args.share:
+        if demo.share_url:
+            print(f"Public link: {demo.share_url}", flush=True)
+        else:
+            print("No public link: a share tunnel could not be made from this machine (offline or blocked). "
+                  f"The page still runs locally at {demo.local_url}", flush=True)
+    try:
+        demo.block_thread()
+    finally:
+        sweeper.stop()

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -35,7 +36,7 @@ from servers import HOST, free_port, wait_until_up  # noqa: E402
 from test_clip import BAD_INPUTS  # noqa: E402  (the clip reader's own bad inputs, all of them)
 
 from explainer import clip as clip_module  # noqa: E402
-from explainer import device, page, scenes, serve, weights  # noqa: E402
+from explainer import device, files, page, scenes, serve, weights  # noqa: E402
 from explainer.video import write_webm  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -167,7 +168,7 @@ def served(tmp_path_factory):
         weights.load_prior.cache_clear()
         watch = Watch()
         patch.setattr(page, "load_clip", watch)
-        serve.use_temp_root()
+        files.use_temp_root()
         demo = page.build_demo()
         port = free_port()
         args = serve.parse_args(["--host", HOST, "--port", str(port), "--max-file-size", SMALL_LIMIT,
@@ -475,8 +476,8 @@ def test_the_default_bind_is_loopback_and_hosting_is_explicit(monkeypatch):
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / "film-reel-bind-test"))
     monkeypatch.setattr(gr.Blocks, "launch", fake_launch)
     monkeypatch.setattr(gr.Blocks, "block_thread", lambda self: None)
-    monkeypatch.setattr(serve.Sweeper, "start", lambda self: None)
-    page.main([])
+    monkeypatch.setattr(files.Sweeper, "start", lambda self: None)
+    serve.main([])
     assert seen["server_name"] == "127.0.0.1" and seen["max_size"] == serve.QUEUE_SIZE
     assert seen["max_file_size"] == serve.MAX_FILE_SIZE and seen["share"] is False
 
@@ -502,17 +503,52 @@ def test_the_model_runs_on_cuda_when_present_and_the_cpu_otherwise(monkeypatch):
     assert device.pick_device().type == "cuda" and device.pick_device("cpu").type == "cpu"
 
 
-def test_output_names_are_generated_under_the_work_folder(tmp_path, monkeypatch):
+def test_request_folders_have_generated_names_under_the_work_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("FILM_REEL_TEMP", str(tmp_path))
-    made = serve.output_path(".webm")
-    assert made.parent == tmp_path.resolve() / "work" and len(made.stem) == 32 and made.suffix == ".webm"
-    for bad in ("../../x.webm", "/etc/passwd", ".we/bm", "webm", ".WEBM/../.."):
-        with pytest.raises(ValueError):
-            serve.output_path(bad)
-    with serve.scratch_dir() as scratch:
-        (scratch / "frame.png").write_bytes(b"x")
-        assert scratch.parent == made.parent
-    assert not scratch.exists()
+    first, second = files.request_dir(), files.request_dir()
+    assert first.parent == second.parent == tmp_path.resolve() / "work" == files.work_dir()
+    assert first != second and len(first.name) == 32 and first.is_dir()
+
+
+def test_each_process_has_its_own_temp_root_unless_one_is_named(monkeypatch):
+    monkeypatch.delenv("FILM_REEL_TEMP", raising=False)
+    code = "from explainer import files; print(files.temp_root())"
+    roots = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+                            ).stdout.strip() for _ in range(2)]
+    assert roots[0] != roots[1] and all(Path(root).name.startswith("film-reel-") for root in roots)
+    assert not any(Path(root).exists() for root in roots), "a process's own root outlived it"
+    assert files.temp_root() == files.temp_root()  # one root for the life of a process
+    monkeypatch.setenv("FILM_REEL_TEMP", "/somewhere/chosen")
+    assert files.temp_root() == Path("/somewhere/chosen")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_stopped_server_deletes_its_uploads(tmp_path, visitor_files, stop):
+    """`python app.py` with no $FILM_REEL_TEMP keeps a visitor's upload in a folder of its own, and that
+    folder is gone once the server is stopped by SIGTERM (a service manager) or Ctrl-C."""
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TMPDIR": str(tmp_path)}
+    for name in ("FILM_REEL_TEMP", "GRADIO_TEMP_DIR"):
+        env.pop(name, None)
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--host", HOST, "--port", str(port)],
+                              cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://{HOST}:{port}/"
+        wait_until_up(url, timeout=180, process=server)
+        client = gradio_client.Client(url, verbose=False, download_files=str(tmp_path / "got"))
+        client.predict(handle_file(str(visitor_files[0])), api_name="/dissect")
+        roots = list(tmp_path.glob("film-reel-*"))
+        assert len(roots) == 1 and [p for p in roots[0].rglob("*.webm") if p.is_file()], "the upload is kept"
+        server.send_signal(stop)
+        assert server.wait(timeout=60) is not None
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=30)
+        log.close()
+    assert not roots[0].exists(), f"left behind: {[str(p) for p in roots[0].rglob('*')][:5]}"
 
 
 @pytest.mark.slow
@@ -523,7 +559,7 @@ def test_temporary_files_are_deleted_after_their_age(tmp_path_factory, visitor_f
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FILM_REEL_TEMP", str(root))
         patch.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
-        serve.use_temp_root()
+        files.use_temp_root()
         demo = page.build_demo()
         port = free_port()
         args = serve.parse_args(["--host", HOST, "--port", str(port), "--keep-files", "2"])
@@ -535,7 +571,7 @@ def test_temporary_files_are_deleted_after_their_age(tmp_path_factory, visitor_f
             client.predict(handle_file(str(visitor_files[0])), api_name="/dissect")
             if "/denoise" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]:
                 client.predict(handle_file(str(visitor_files[0])), steps=2, api_name="/denoise")
-            output = serve.output_path(".webm")
+            output = files.request_dir() / "result.webm"
             output.write_bytes(b"a result")
             kept = [p for p in root.rglob("*") if p.is_file()]
             assert output in kept and any(p.suffix == ".webm" and p.is_relative_to(root / "gradio") for p in kept)
@@ -575,14 +611,8 @@ def test_request_folders_live_under_the_app_temp_root(tmp_path, monkeypatch):
     """The folders the page writes a request's files in (videos, HTML) are under the temp root, which
     is swept; a folder elsewhere would outlive --keep-files."""
     monkeypatch.setenv("FILM_REEL_TEMP", str(tmp_path))
-    folder = getattr(page, "request_folder", serve.request_dir)()
-    try:
-        if not folder.resolve().is_relative_to(serve.temp_root()):
-            pytest.xfail(f"page.request_folder() writes under {folder.parent}, outside the app temp root: "
-                         "it should return serve.request_dir()")
-        assert serve.request_dir().parent == folder.parent == serve.work_dir()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    folder = page.request_folder()
+    assert folder.resolve().is_relative_to(files.temp_root()) and folder.parent == files.work_dir()
 
 
 @pytest.fixture(scope="session")
