@@ -306,13 +306,13 @@ def test_denoising_plays_its_steps_and_its_video_plays(reel_tab):
     assert not tab.errors
 
 
-def test_a_click_on_the_frame_picks_the_patch_whose_attention_is_shown(reel_tab):
+def test_a_click_on_the_frame_picks_the_token_whose_attention_is_shown(reel_tab):
     tab = reel_tab
     draws = int(drawn(tab, "attention")["draws"])
-    before = int(tab.locator("#query input[type=number]").input_value())
-    click_picture(tab, "query-frame", 0.05, 0.05)  # the top-left patch
+    before = int(tab.locator("#token input[type=number]").input_value())
+    click_picture(tab, "token-frame", 0.05, 0.05)  # the top-left patch
     wait_drawn(tab, "attention", draws + 1)
-    after = int(tab.locator("#query input[type=number]").input_value())
+    after = int(tab.locator("#token input[type=number]").input_value())
     assert after != before and after % (9 * 16) == 0  # row 0, column 0 of the same time slice
 
 

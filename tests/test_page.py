@@ -3,6 +3,7 @@ dissected, the amoeba and noise follow their settings, and a bad upload is a rea
 the page keeps working. The DiT denoises a clip file (the same seed, the same run; SDEdit from the clip),
 fits a copy of itself to a clip, and any figure leaves as a standalone HTML file."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -54,6 +55,24 @@ def test_the_api_names_every_event(client):
     # parameters carry the names a person reads in the API docs, not generic ones
     exported = [p["parameter_name"] for p in endpoints["/figure_html"]["parameters"]]
     assert exported[:2] == ["which", "centre_x"] and "schedule" in exported and "token" in exported
+    # and so do the outputs: every one carries its component's label, none a generic "value_N"
+    for name, endpoint in endpoints.items():
+        for output in endpoint["returns"]:
+            assert output["label"] and not re.fullmatch(r"value_\d+", output["label"]), (name, output)
+    assert [r["label"] for r in endpoints["/noise"]["returns"]] == ["noising"]
+    for name in ("/patches", "/sample_wide"):
+        assert [p["parameter_name"] for p in endpoints[name]["parameters"]][:3] == ["pt", "ph", "pw"], name
+
+
+def test_the_attention_controls_follow_the_shipped_prior():
+    from explainer.page.denoising import first_attention_choices
+    from explainer.weights import load_prior
+
+    config = load_prior("cpu")[0].config
+    choices = first_attention_choices()
+    assert (choices.blocks, choices.heads, choices.block) == (config.depth, config.heads, config.depth)
+    # the first sample (640 x 360) at the working size: 8 x 9 x 16 tokens, starting at the centre one
+    assert (choices.tokens, choices.token) == (1152, (4 * 9 + 4) * 16 + 8)
 
 
 def test_dissect_a_bundled_sample(client):
@@ -122,6 +141,8 @@ def test_the_amoeba_without_a_clip_asks_for_one(url):
 def test_share_says_clearly_when_there_is_no_link(monkeypatch, capsys, tmp_path):
     import gradio as gr
 
+    from explainer import serve
+
     # main() points Gradio's cache at its temp root through the environment: undone after this test, so
     # the server the other tests share keeps accepting uploads
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
@@ -133,7 +154,7 @@ def test_share_says_clearly_when_there_is_no_link(monkeypatch, capsys, tmp_path)
 
     monkeypatch.setattr(gr.Blocks, "launch", fake_launch)
     monkeypatch.setattr(gr.Blocks, "block_thread", lambda self: None)
-    page.main(["--share"])
+    serve.main(["--share"])
     assert "No public link" in capsys.readouterr().out
 
 
@@ -141,7 +162,7 @@ def test_share_says_clearly_when_there_is_no_link(monkeypatch, capsys, tmp_path)
 
 def denoised(outputs) -> dict:
     """The outputs of /denoise by name (the session's run is state, not part of the API)."""
-    names = ["trajectory", "chips", "summary", "step", "block", "patch", "attention", "patch_frame", "video"]
+    names = ["trajectory", "chips", "summary", "step", "block", "token", "attention", "token_frame", "video"]
     assert len(outputs) == len(names)
     return dict(zip(names, outputs))
 
@@ -156,13 +177,14 @@ def video_frames(path) -> tuple[str, int]:
 
 
 def test_the_tokens_section_shows_the_trained_embedding():
+    from explainer.page.reel import Amoeba
     from explainer.weights import load_prior
 
     prior, _ = load_prior("cpu")
     weight, bias = page.tubelet_embedding((2, 8, 8))
     assert np.array_equal(weight, prior.embed.weight.numpy()) and np.array_equal(bias, prior.embed.bias.numpy())
     assert "trained" in page.embedding_name((2, 8, 8)) and "untrained" in page.embedding_name((1, 4, 4))
-    story = json.loads(page.show_tubelet(page.load_clip(page.sample_file("wide")), 0.5, 0.5, 0.3, 0)[2])
+    story = json.loads(page.show_tubelet(page.load_clip(page.sample_file("wide")), Amoeba())[2])
     assert any("trained linear layer" in (a.get("text") or "") for a in story["layout"]["annotations"])
 
 
@@ -180,7 +202,7 @@ def test_denoise_returns_a_playable_video_and_the_same_seed_gives_the_same_run(c
     codec, frames = video_frames(first["video"])
     assert first["video"].endswith(".webm") and codec == "vp9" and frames > 8  # a step a frame, then a hold
     attention = json.loads(first["attention"])
-    assert attention["layout"]["meta"]["kind"] == "attention" and first["patch"] < summary["tokens"]
+    assert attention["layout"]["meta"]["kind"] == "attention" and first["token"] < summary["tokens"]
     # this session's run stays on the server: its attention elsewhere, and a figure to take away
     figure, _ = client.predict(8, 1, "2", 0, api_name="/attention")
     assert json.loads(figure)["layout"]["meta"]["query"] == [0, 0, 0]

@@ -167,7 +167,7 @@ def served(tmp_path_factory):
         patch.setattr(weights, "load_weights", lambda *a, **k: prior_loads.append(a) or load_weights(*a, **k))
         weights.load_prior.cache_clear()
         watch = Watch()
-        patch.setattr(page, "load_clip", watch)
+        patch.setattr(page.common, "load_clip", watch)  # every clip the page reads
         files.use_temp_root()
         demo = page.build_demo()
         port = free_port()

@@ -1,0 +1,259 @@
+"""Section 6, Denoising: the DiT's reverse process on the clip's patches, and where one token looks."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import figures
+from ..assets import SAMPLES
+from ..clip import Clip
+from ..device import pick_device
+from ..dit import dit_default
+from ..errors import ExplainerError
+from ..patches import PatchGrid, fit_size
+from ..trajectory import Trajectory, attention_map, denoise, trajectory_map, write_trajectory_video
+from ..weights import load_prior, training_minutes
+from . import common
+from .common import chips, fact
+
+DENOISE = dict(sampler="ddim", steps=50, seed=0, start="noise", strength=0.6, eta=0.0)
+STARTS = [("pure noise", "noise"), ("your clip, noised", "clip")]
+MODELS = ["prior", "fitted to your clip"]
+MAX_STEPS = 50
+WORKING_SIDE = 128       # the clip's working size in sections 1-6 (load_clip's default)
+CLIP_FRAMES = 16         # frames of the working clip (load_clip's default)
+DEFAULT_SAMPLE = "wide"  # the sample the page opens on
+
+
+# --- the model ---------------------------------------------------------------------------------------
+
+def prior_model():
+    """The shipped prior, on the device the page computes on (CUDA when present). Never trained further:
+    a fit trains a copy."""
+    return load_prior(str(pick_device()))[0]
+
+
+def prior_note() -> str:
+    """How the prior was made, from its own card: "trained 63 min on made-up clips"."""
+    card = load_prior(str(pick_device()))[1]
+    return f"trained {training_minutes(card):.0f} min on made-up clips"
+
+
+def model_for(choice, fitted: dict | None) -> tuple:
+    """(model, working side, name) for the model chosen: the prior, or this session's fitted copy (which
+    works at the fit's working side)."""
+    if choice in (None, "", MODELS[0]):
+        return prior_model(), WORKING_SIDE, "prior"
+    if choice != MODELS[1]:
+        raise ExplainerError(f"The model is {MODELS[0]!r} or {MODELS[1]!r}, not {choice!r}.")
+    if not fitted:
+        raise ExplainerError("Fit the DiT to your clip first (section 7), or choose the prior.")
+    return fitted["model"], fitted["side"], f"fitted to {fitted['name']}"
+
+
+def sampler_settings(sampler, steps, seed, start, strength, eta) -> dict:
+    """The sampler's settings, checked."""
+    if sampler not in ("ddim", "ddpm"):
+        raise ExplainerError(f"The sampler is ddim or ddpm, not {sampler!r}.")
+    if start not in ("noise", "clip"):
+        raise ExplainerError(f"Start from 'noise' or from the 'clip', not {start!r}.")
+    try:
+        steps, seed, strength, eta = int(steps), int(seed), float(strength), float(eta)
+    except (TypeError, ValueError):
+        raise ExplainerError("Steps and seed are whole numbers; strength and eta are numbers.") from None
+    if not 2 <= steps <= MAX_STEPS:
+        raise ExplainerError(f"Steps must be between 2 and {MAX_STEPS}.")
+    if not 0 <= seed < 2**32:
+        raise ExplainerError("The seed must be a whole number from 0 to 4294967295.")
+    if not 0 < strength <= 1:
+        raise ExplainerError("The strength must be above 0 and at most 1.")
+    if not 0 <= eta <= 1:
+        raise ExplainerError("eta must be between 0 and 1.")
+    return dict(sampler=sampler, steps=steps, seed=seed, start=start, strength=strength,
+                eta=eta if sampler == "ddim" else 0.0)
+
+
+def working_clip(path: str, side: int, reel, patch) -> Clip:
+    """The clip cut with the model's tubelet at working size `side`: the clip on show when it already
+    is that, else read again from its file."""
+    on_show = (reel or {}).get("clip")
+    if (on_show is not None and reel.get("path") == path and on_show.grid.patch == tuple(patch)
+            and side == WORKING_SIDE):
+        return on_show
+    return common.load_clip(path, frames=CLIP_FRAMES, max_side=side, patch=tuple(patch))
+
+
+# --- a run -------------------------------------------------------------------------------------------
+
+@dataclass
+class Denoised:
+    """A finished run: what the page keeps (`run`), its data and chips, and what its video is made of."""
+
+    run: dict
+    summary: dict
+    facts: str
+    trajectory: Trajectory
+    clip: Clip
+
+
+def keep_run(trajectory: Trajectory, model, name: str) -> dict:
+    """What the page keeps of a run for its later views: every x_t as float16 (an attention map needs the
+    exact noisy input, not its clipped pixels) and every guess x̂0 as pixels. Session state, not shared."""
+    return {"model": model, "name": name, "timesteps": list(trajectory.timesteps),
+            "latents": torch.stack(trajectory.latents).half(), "x0_hat": trajectory.x0_hat,
+            "settings": dict(trajectory.settings), "figure": None}
+
+
+def denoising_figure(trajectory: Trajectory, clip_frames: np.ndarray) -> str:
+    """The run's middle clip frame, step by step (x_t | x̂0), beside the map of the whole path."""
+    middle = trajectory.x_t.shape[1] // 2
+    start = "pure noise" if trajectory.settings["start"] == "noise" else f"your clip at t = {trajectory.timesteps[0]}"
+    fig = figures.denoising_within_budget(trajectory.x_t[:, middle], trajectory.x0_hat[:, middle],
+                                          trajectory.timesteps, trajectory.snr,
+                                          trajectory_map(trajectory, clip_frames), trajectory.psnr_db, start=start)
+    return figures.to_json(fig)
+
+
+def run_summary(trajectory: Trajectory, clip, name: str, model_name: str, seconds: float) -> dict:
+    """The run as data, for the API."""
+    return {"clip": name, "model": model_name, "working_size": list(clip.frames.shape[:3]),
+            "tokens": clip.grid.tokens, **trajectory.settings, "model_calls": len(trajectory.timesteps),
+            "seconds": round(seconds, 2), "timesteps": list(trajectory.timesteps),
+            "x0_hat_psnr_db": [round(p, 3) for p in trajectory.psnr_db],
+            "snr": [float(f"{s:.4g}") for s in trajectory.snr]}
+
+
+def run_facts(summary: dict) -> str:
+    """The run in chips: which model, from where, how long, how close the last guess came to the clip."""
+    frames, height, width = summary["working_size"]
+    sampler = summary["sampler"].upper() + (f", η = {summary['eta']:g}" if summary["sampler"] == "ddim" else "")
+    start = ("pure noise" if summary["start"] == "noise" else f"your clip, strength {summary['strength']:g}")
+    psnr = summary["x0_hat_psnr_db"]
+    return chips([
+        fact("model", summary["model"], prior_note() if summary["model"] == "prior" else "this session's copy",
+             "fr-name"),
+        fact("sampler", sampler, f"seed {summary['seed']}"),
+        fact("start", start, f"t = {summary['timesteps'][0]}"),
+        fact("DiT calls", f"{summary['model_calls']}", f"in {summary['seconds']:.1f} s"),
+        fact("working size", f"{width} × {height}", f"{frames} frames, {summary['tokens']:,} tokens"),
+        fact("last guess x̂0", f"{psnr[-1]:.1f} dB", f"vs your clip (first {psnr[0]:.1f} dB)", "fr-key")])
+
+
+def run_denoising(path: str, settings: dict, model_choice, fitted: dict | None, reel: dict | None,
+                  on_step=None) -> Denoised:
+    """Denoise the clip at `path` with the model chosen and `settings` (see `sampler_settings`);
+    `on_step(done, total)` reports each step."""
+    model, side, model_name = model_for(model_choice, fitted)
+    clip = working_clip(path, side, reel, model.config.patch)
+    started = time.perf_counter()
+    trajectory = denoise(model, clip.frames, **settings, on_step=on_step)
+    seconds = time.perf_counter() - started
+    name = Path(path).name
+    run = keep_run(trajectory, model, name)
+    run["figure"] = denoising_figure(trajectory, clip.frames)
+    summary = run_summary(trajectory, clip, name, model_name, seconds)
+    return Denoised(run, summary, run_facts(summary), trajectory, clip)
+
+
+def run_video(denoised: Denoised) -> str:
+    """The run as a browser-playable video (x_t | x̂0, a step a frame), in this request's own folder."""
+    scale = max(2, round(256 / denoised.clip.frames.shape[2]))  # about 256 px a side, however small the clip
+    path = write_trajectory_video(denoised.trajectory, common.request_folder() / "denoising.webm", scale=scale)
+    return str(path)
+
+
+# --- where one token looks ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AttentionChoices:
+    """What the attention controls offer: steps 1..steps, blocks 1..blocks, heads 1..heads, tokens
+    0..tokens-1, and where they start."""
+
+    steps: int
+    blocks: int
+    heads: int
+    tokens: int
+    step: int
+    block: int
+    token: int
+
+
+def attention_choices(steps: int, blocks: int, heads: int, grid: PatchGrid) -> AttentionChoices:
+    """Start at the middle step, the last block, and the centre token of the middle time slice."""
+    gt, gh, gw = grid.shape
+    return AttentionChoices(steps, blocks, heads, grid.tokens, steps // 2 + 1, blocks,
+                            grid.token_at(gt // 2, gh // 2, gw // 2))
+
+
+def first_attention_choices() -> AttentionChoices:
+    """The attention controls before any run: the shipped prior's blocks and heads (the default model's
+    when its weights cannot be read) over the page's first sample at its working size."""
+    try:
+        config = load_prior("cpu")[0].config
+    except ExplainerError:
+        config = dit_default()
+    _, _, height, width, _, _ = SAMPLES[DEFAULT_SAMPLE]
+    pt, ph, pw = config.patch
+    height, width = fit_size(height, width, WORKING_SIDE, ph, pw)
+    grid = PatchGrid(CLIP_FRAMES + -CLIP_FRAMES % pt, height, width, config.patch)
+    return attention_choices(DENOISE["steps"], config.depth, config.heads, grid)
+
+
+def run_grid(run: dict) -> PatchGrid:
+    return run["model"].grid(*run["x0_hat"].shape[1:4])
+
+
+def run_attention_choices(run: dict) -> AttentionChoices:
+    model = run["model"]
+    return attention_choices(len(run["timesteps"]), len(model.blocks), model.config.heads, run_grid(run))
+
+
+def _run_of(run: dict | None) -> dict:
+    if not run:
+        raise ExplainerError("Press Denoise first: attention is read from a denoising run.")
+    return run
+
+
+def attention_view(run, step, block, head, token) -> tuple[str, np.ndarray]:
+    """Where token `token` looks at sampler step `step` in block `block` (both counted from 1), for one
+    head or the mean of them: (figure JSON, the clickable frame of the token's time slice)."""
+    model, grid = _run_of(run)["model"], run_grid(run)
+    try:
+        step, block, token = int(step), int(block), int(token)
+    except (TypeError, ValueError):
+        raise ExplainerError("Step, block and token are whole numbers.") from None
+    if not (1 <= step <= len(run["timesteps"]) and 1 <= block <= len(model.blocks) and 0 <= token < grid.tokens):
+        raise ExplainerError(f"This run has steps 1-{len(run['timesteps'])}, blocks 1-{len(model.blocks)} and "
+                             f"tokens 0-{grid.tokens - 1}.")
+    heads = model.config.heads
+    if str(head) not in ["mean"] + [str(n) for n in range(1, heads + 1)]:
+        raise ExplainerError(f"Heads: 'mean' or a head from 1 to {heads}.")
+    t = run["timesteps"][step - 1]
+    one_step = Trajectory([t], None, None, None, [], latents=[run["latents"][step - 1].float()])
+    weights = attention_map(model, one_step, 0, block - 1, token)  # (heads, gt, gh, gw)
+    looks = weights.mean(0) if str(head) == "mean" else weights[int(head) - 1]  # (gt, gh, gw)
+    it, ih, iw = grid.index(token)
+    frames = run["x0_hat"][step - 1][::grid.patch[0]]  # the first frame of every time slice of the guess
+    heads_name = f"the mean of its {heads} heads" if str(head) == "mean" else f"head {head}"
+    name = f"<span style='color:{figures.PATCH}'>token #{token}</span>"
+    note = (f"<span style='font-size:11px;color:{figures.MUTED}'>{heads_name}, over the guess x̂0 · "
+            "brighter = more attention</span>")
+    title = f"where {name} looks at step {step} (t = {t}), block {block}<br>{note}"
+    phone_title = f"where {name} looks<br>at step {step} (t = {t}), block {block}<br>{note.replace(' · ', '<br>')}"
+    fig = figures.attention_panels(frames, looks, grid.patch, (it, ih, iw), title, phone_title=phone_title)
+    return figures.to_json(fig), figures.patch_picker(frames[it], grid.patch, (ih, iw))
+
+
+def token_at(run, token, x: int, y: int) -> int:
+    """A click at pixel (x, y) of the picker frame -> the token under it, in the same time slice as `token`."""
+    grid = run_grid(_run_of(run))
+    it, _, _ = grid.index(min(max(int(token), 0), grid.tokens - 1))
+    _, ph, pw = grid.patch
+    scale = figures.overlay_scale(grid.height, grid.width)
+    row = min(grid.shape[1] - 1, int(y) // (ph * scale))
+    col = min(grid.shape[2] - 1, int(x) // (pw * scale))
+    return grid.token_at(it, row, col)

@@ -1,0 +1,130 @@
+"""Section 7, Fit the DiT to your clip: a copy of the prior trains on one clip, then both models
+regenerate it from the same noise."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import figures
+from ..errors import ExplainerError
+from ..fit import fit_clip, regenerate
+from ..pixels import psnr_db, to_pixels, to_unit
+from . import common
+from .common import chips, fact
+from .denoising import CLIP_FRAMES, prior_model
+
+FIT_SIDE = 64            # the fit's working size: fewer tokens buy more training steps in the budget
+FIT_SECONDS = 60
+FIT_MAX_SECONDS = 120
+
+
+def fit_settings(seconds, seed) -> tuple[float, int]:
+    """The fit's budget and seed, checked. Fits take turns in a pool of their own: on a shared link a
+    longer one would keep the next visitor waiting."""
+    try:
+        seconds, seed = float(seconds), int(seed)
+    except (TypeError, ValueError):
+        raise ExplainerError("Seconds and seed are numbers.") from None
+    if not 1 <= seconds <= FIT_MAX_SECONDS or not 0 <= seed < 2**32:
+        raise ExplainerError(f"Fit for 1 to {FIT_MAX_SECONDS} seconds, with a seed from 0 to 4294967295.")
+    return seconds, seed
+
+
+class _Stopped(Exception):
+    """The person left: a fit in the background stops at its next step."""
+
+
+def fit_in_background(model, x0: torch.Tensor, seconds: float, seed: int):
+    """Start `fit_clip` on a thread: (thread, log of (step, loss, elapsed), result dict, stop event)."""
+    log, result, stop = [], {}, threading.Event()
+
+    def callback(step, loss, elapsed):
+        log.append((step, loss, elapsed))
+        if stop.is_set():
+            raise _Stopped
+
+    def work():
+        try:
+            result["fit"] = fit_clip(model, x0, seconds=seconds, seed=seed, callback=callback)
+        except _Stopped:
+            pass
+        except Exception as error:  # handed to the caller's thread, which reports it
+            result["error"] = error
+
+    thread = threading.Thread(target=work, name="fit", daemon=True)
+    thread.start()
+    return thread, log, result, stop
+
+
+def fit_facts(summary: dict) -> str:
+    """The fit in chips: its working size, steps, loss, and both models' PSNR against the clip."""
+    frames, height, width = summary["working_size"]
+    return chips([
+        fact("working size", f"{width} × {height}", f"{frames} frames, {summary['tokens']:,} tokens"),
+        fact("training steps", f"{summary['steps']:,}", f"in {summary['seconds']:.0f} s "
+             f"({summary['steps'] / max(summary['seconds'], 1e-9):.1f} a second)"),
+        fact("loss", f"{summary['final_loss']:.4f}", "mean of the last 20 steps"),
+        fact("prior, from noise", f"{summary['prior_psnr_db']:.1f} dB", "vs your clip"),
+        fact("fitted, same noise", f"{summary['fitted_psnr_db']:.1f} dB", "vs your clip", "fr-key")])
+
+
+@dataclass
+class Training:
+    """A fit under way: steps so far, seconds so far, and the loss curve as figure JSON."""
+
+    steps: int
+    elapsed: float
+    loss: str
+
+
+@dataclass
+class Fitted:
+    """A finished fit: the fitted copy (session state: model, name, path, side, figures), its data and chips."""
+
+    fitted: dict
+    summary: dict
+    facts: str
+
+
+def fit_to(path: str, seconds: float, seed: int, report=None):
+    """Fit a copy of the prior to the clip at `path` for `seconds` (see `fit_settings`): yields a `Training`
+    about once a second, then one `Fitted`. `report(fraction, text)` tells what it is doing. Closing the
+    generator stops the training."""
+    report = report or (lambda fraction, text: None)
+    prior = prior_model()
+    report(0.0, f"Reading the clip at {FIT_SIDE} px")
+    clip = common.load_clip(path, frames=CLIP_FRAMES, max_side=FIT_SIDE, patch=prior.config.patch)
+    x0 = to_unit(clip.frames)
+    thread, log, result, stop = fit_in_background(prior, x0, seconds, seed)
+    try:
+        while thread.is_alive():
+            thread.join(timeout=1.0)
+            elapsed = log[-1][2] if log else 0.0
+            report(min(0.99, elapsed / seconds), f"Fitting: step {len(log)}, {elapsed:.0f} of {seconds:.0f} s")
+            losses = [loss for _, loss, _ in list(log)]
+            yield Training(len(losses), elapsed, figures.to_json(figures.loss_curve(losses, elapsed, seconds)))
+    finally:
+        stop.set()
+    if "error" in result:
+        raise ExplainerError(f"The fit stopped: {result['error']}")
+    fit = result["fit"]
+    report(0.99, "Both models regenerate the clip from the same noise")
+    prior_clip = regenerate(prior, x0.shape, seed=seed)
+    fitted_clip = regenerate(fit.model, x0.shape, seed=seed)
+    name = Path(path).name
+    summary = {"clip": name, "working_size": list(clip.frames.shape[:3]), "tokens": clip.grid.tokens,
+               "seconds_budget": seconds, "seed": seed, "steps": fit.steps, "seconds": round(fit.seconds, 1),
+               "final_loss": round(float(np.mean(fit.losses[-20:])) if fit.losses else float("nan"), 5),
+               "prior_psnr_db": round(psnr_db(prior_clip, x0), 2),
+               "fitted_psnr_db": round(psnr_db(fitted_clip, x0), 2)}
+    loss = figures.to_json(figures.loss_curve(fit.losses, fit.seconds, seconds, done=True))
+    compare = figures.to_json(figures.regeneration(
+        clip.frames, to_pixels(prior_clip.numpy()), to_pixels(fitted_clip.numpy()),
+        summary["prior_psnr_db"], summary["fitted_psnr_db"], [f"{t:.2f}s" for t in clip.times_s]))
+    fitted = {"model": fit.model, "name": name, "path": path, "side": FIT_SIDE, "loss": loss,
+              "regeneration": compare}
+    yield Fitted(fitted, summary, fit_facts(summary))
