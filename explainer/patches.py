@@ -135,10 +135,12 @@ def amoeba_mask(height: int, width: int, center=(0.5, 0.5), size=0.3, seed=0, lo
     return dist <= radius
 
 
-def amoeba_cut(frames: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Cut the same amoeba from every frame and stack the pieces: (T, H, W, C) -> (T, H, W, C) with the
-    pixels outside the amoeba zeroed. The stack along T is the spacetime 'tube' of the film-reel story."""
-    return frames * mask[None, :, :, None].astype(frames.dtype)
+def amoeba_cut(frames: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut the same amoeba from every frame (T, H, W, C): (rows, cols, pieces). rows and cols (n,) are the
+    mask's pixels in reading order; pieces (T, n, C) holds every frame's values at them. The pieces stacked
+    along T are the spacetime 'tube' of the film-reel story."""
+    rows, cols = np.nonzero(mask)
+    return rows, cols, np.asarray(frames)[:, rows, cols]
 
 
 def amoeba_tokens(grid: PatchGrid, mask: np.ndarray) -> np.ndarray:

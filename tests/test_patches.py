@@ -72,11 +72,14 @@ def test_amoeba_mask_is_seeded_smooth_and_placed():
 
 
 def test_amoeba_cut_keeps_the_same_pixels_in_every_frame():
-    frames = np.random.default_rng(0).integers(1, 255, (6, 32, 48, 3), dtype=np.uint8)
+    frames = np.random.default_rng(0).integers(0, 256, (6, 32, 48, 3), dtype=np.uint8)
     mask = amoeba_mask(32, 48, seed=1)
-    tube = amoeba_cut(frames, mask)
-    assert (tube[:, ~mask] == 0).all()
-    assert (tube[:, mask] == frames[:, mask]).all()
+    rows, cols, pieces = amoeba_cut(frames, mask)
+    assert len(rows) == len(cols) == mask.sum() and mask[rows, cols].all()
+    assert list(zip(rows, cols)) == sorted(zip(rows, cols))  # reading order: row by row
+    assert pieces.shape == (6, mask.sum(), 3) and pieces.dtype == frames.dtype
+    for t in (0, 5):  # every frame's piece is that frame's pixels inside the amoeba
+        assert (pieces[t] == frames[t][mask]).all()
 
 
 def test_amoeba_tokens_are_the_tubelets_the_mask_touches():
