@@ -1,0 +1,43 @@
+"""The explainer's pictures: numpy arrays in, pictures (uint8 arrays) or Plotly figures out.
+
+One module per section of the page, named as on screen: reel (1. the film reel), amoeba (2. the amoeba cut),
+spacetime_patches (3), tokens (4), noising (5), denoising (6) and fitting (7. fit the DiT to your clip). They
+share style (the visual language), palette (real colours at one byte a pixel) and common (layout, the Play
+controls, phone overrides, the JSON the page receives). Nothing here knows Gradio: the page passes in frames,
+masks and weights as numpy arrays.
+"""
+from .amoeba import amoeba_tube
+from .common import base_layout, for_phones, frame_count, image_uri, json_bytes, play_controls, to_json
+from .denoising import attention_panels, denoising, denoising_within_budget, patch_picker
+from .fitting import loss_curve, regeneration, smooth
+from .noising import frames_grid, noising, sweep_timesteps
+from .palette import palette_axis, palette_of, palette_scale
+from .reel import amoeba_overlay, filmstrip, overlay_scale
+from .spacetime_patches import crop_vs_native, tubelet_volume
+from .style import (
+    AMOEBA,
+    FILM,
+    FONT,
+    GRID,
+    HOLE,
+    INK,
+    MAX_FIGURE_BYTES,
+    MUTED,
+    NOISE,
+    PAPER,
+    PATCH,
+    TIME_SCALE,
+    hex_rgb,
+    rgb,
+    rgba,
+)
+from .tokens import token_colours, token_sequence, token_story
+
+__all__ = [
+    "AMOEBA", "FILM", "FONT", "GRID", "HOLE", "INK", "MAX_FIGURE_BYTES", "MUTED", "NOISE", "PAPER", "PATCH",
+    "TIME_SCALE", "amoeba_overlay", "amoeba_tube", "attention_panels", "base_layout", "crop_vs_native", "denoising",
+    "denoising_within_budget", "filmstrip", "for_phones", "frame_count", "frames_grid", "hex_rgb", "image_uri",
+    "json_bytes", "loss_curve", "noising", "overlay_scale", "palette_axis", "palette_of", "palette_scale",
+    "patch_picker", "play_controls", "regeneration", "rgb", "rgba", "smooth", "sweep_timesteps", "to_json",
+    "token_colours", "token_sequence", "token_story", "tubelet_volume",
+]
