@@ -304,10 +304,41 @@ def pick_token(run, token, event: gr.SelectData):
         return denoising.token_at(run, token, *event.index)
 
 
+def where_one_token_looks(run: gr.State) -> SimpleNamespace:
+    """6, continued: pick a token (click its patch or slide its number), a step, a block and a head; see
+    where that token looks in the run."""
+    choices = denoising.first_attention_choices()
+    gr.Markdown("### Where one token looks\nIn every block each token asks all the others what they "
+                "hold. Pick a <span class='fr-pink'>token</span> (click its patch on the frame or slide its "
+                "number): the frames of every time slice light up where it looks, and each caption "
+                "gives the share of its attention that lands on that slice.")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=260):
+            token_frame = gr.Image(label="Click a patch (its time slice of the guess x̂0)",
+                                   interactive=False, format="png", elem_classes="fr-cut",
+                                   elem_id="token-frame", buttons=["fullscreen"], visible=False)
+            token = gr.Slider(0, choices.tokens - 1, choices.token, step=1,
+                              label="token (its number in the sequence)", elem_id="token")
+            att_step = gr.Slider(1, choices.steps, choices.step, step=1, label="step", elem_id="att-step")
+            att_block = gr.Radio(list(range(1, choices.blocks + 1)), value=choices.block, label="block",
+                                 elem_id="att-block")
+            att_head = gr.Dropdown([("the mean of all heads", "mean")]
+                                   + [(f"head {n}", str(n)) for n in range(1, choices.heads + 1)],
+                                   value="mean", label="heads", elem_id="att-head")
+        with gr.Column(scale=3, min_width=300):
+            attention = plotly_player(420, "where one token looks", elem_id="attention", visible=False)
+    attention_settings = [run, att_step, att_block, att_head, token]
+    gr.on([att_step.release, token.release, att_block.input, att_head.input], show_attention,
+          attention_settings, [attention, token_frame], api_name="attention")
+    token_frame.select(pick_token, [run, token], token, api_name="pick_patch").then(
+        show_attention, attention_settings, [attention, token_frame], api_visibility="private")
+    return SimpleNamespace(frame=token_frame, token=token, step=att_step, block=att_block, head=att_head,
+                           view=attention, settings=attention_settings)
+
+
 def denoising_section(reel_state: gr.State, run: gr.State, fitted: gr.State) -> SimpleNamespace:
     """6. Denoising: the sampler's settings, the run, and where one token looks. The run's video is shown
     in section 8; it is declared here, with the event that makes it."""
-    choices = denoising.first_attention_choices()
     with gr.Column(elem_classes="fr-section"):
         section(6, "Denoising",
                 "Now the film runs backwards: the DiT looks at a reel of <span class='fr-grey'>pure "
@@ -344,30 +375,7 @@ def denoising_section(reel_state: gr.State, run: gr.State, fitted: gr.State) -> 
         sampler.input(lambda name: gr.update(visible=name == "ddim"), sampler, eta, api_visibility="private")
         start.input(lambda where: gr.update(visible=where == "clip"), start, strength, api_visibility="private")
 
-        gr.Markdown("### Where one token looks\nIn every block each token asks all the others what they "
-                    "hold. Pick a <span class='fr-pink'>token</span> (click its patch on the frame or slide its "
-                    "number): the frames of every time slice light up where it looks, and each caption "
-                    "gives the share of its attention that lands on that slice.")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=1, min_width=260):
-                token_frame = gr.Image(label="Click a patch (its time slice of the guess x̂0)",
-                                       interactive=False, format="png", elem_classes="fr-cut",
-                                       elem_id="token-frame", buttons=["fullscreen"], visible=False)
-                token = gr.Slider(0, choices.tokens - 1, choices.token, step=1,
-                                  label="token (its number in the sequence)", elem_id="token")
-                att_step = gr.Slider(1, choices.steps, choices.step, step=1, label="step", elem_id="att-step")
-                att_block = gr.Radio(list(range(1, choices.blocks + 1)), value=choices.block, label="block",
-                                     elem_id="att-block")
-                att_head = gr.Dropdown([("the mean of all heads", "mean")]
-                                       + [(f"head {n}", str(n)) for n in range(1, choices.heads + 1)],
-                                       value="mean", label="heads", elem_id="att-head")
-            with gr.Column(scale=3, min_width=300):
-                attention = plotly_player(420, "where one token looks", elem_id="attention", visible=False)
-        attention_settings = [run, att_step, att_block, att_head, token]
-        gr.on([att_step.release, token.release, att_block.input, att_head.input], show_attention,
-              attention_settings, [attention, token_frame], api_name="attention")
-        token_frame.select(pick_token, [run, token], token, api_name="pick_patch").then(
-            show_attention, attention_settings, [attention, token_frame], api_visibility="private")
+        looks = where_one_token_looks(run)
 
         with gr.Accordion("The run, as data", open=False):
             data = gr.JSON(label="the denoising run", elem_id="run-summary")
@@ -375,10 +383,11 @@ def denoising_section(reel_state: gr.State, run: gr.State, fitted: gr.State) -> 
                      visible=False, render=False)
     button.click(denoise_clip, [api_clip, sampler, steps, noise_seed, start, strength, eta, model_choice, reel_state,
                                 fitted],
-                 [run, trajectory, facts, data, att_step, att_block, token, attention, token_frame, video],
-                 api_name="denoise", concurrency_id=MODEL_POOL, show_progress_on=[facts])  # never over the run
+                 [run, trajectory, facts, data, looks.step, looks.block, looks.token, looks.view, looks.frame, video],
+                 api_name="denoise", concurrency_id=MODEL_POOL,
+                 show_progress_on=[facts])  # never over the run as it plays
     return SimpleNamespace(api_clip=api_clip, model_choice=model_choice, video=video,
-                           attention_settings=attention_settings)
+                           attention_settings=looks.settings)
 
 
 # --- 7. Fit the DiT to your clip ---------------------------------------------------------------------
