@@ -28,10 +28,9 @@ import uuid
 from pathlib import Path
 
 from . import files
+from .page.pools import FIT_POOL, MODEL_POOL
 
-MODEL_POOL = "model"     # the concurrency_id of every event that decodes a clip or runs the DiT
-MODEL_WORKERS = 1        # jobs the model pool runs at once
-FIT_POOL = "fit"         # the concurrency_id of the fit, the one long job
+MODEL_WORKERS = 1        # jobs the model pool (every event that decodes a clip or runs the DiT) runs at once
 FIT_WORKERS = 1          # fits run at once
 QUEUE_SIZE = 20          # requests waiting at most; the next one is told to try again
 KEEP_FILES_S = 3600      # uploads and outputs older than this are deleted
