@@ -7,6 +7,7 @@ a bounded amount of memory and time; past the frame budget the clip is sampled o
 from __future__ import annotations
 
 import bisect
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ import cv2
 import numpy as np
 
 from .errors import ClipError
-from .patches import DEFAULT_PATCH, PatchGrid, fit_size
+from .patches import DEFAULT_PATCH, PatchGrid, fit_size, pad_frames
 
 # Limits of what is decoded (documented in the README).
 MAX_FILE_BYTES = 1 << 30           # 1 GiB on disk
@@ -60,7 +61,7 @@ class Clip:
     times_s: list[float] = field(default_factory=list)
 
 
-def load_clip(path, frames: int = 16, max_side: int = 128, patch=DEFAULT_PATCH,
+def load_clip(path, *, frames: int = 16, max_side: int = 128, patch=DEFAULT_PATCH,
               max_decode_frames: int = MAX_DECODE_FRAMES, max_decode_seconds: float = MAX_DECODE_SECONDS) -> Clip:
     """Read `path`, sample `frames` frames evenly, resize to native aspect with sides multiple of the patch."""
     pt, ph, pw = _check_settings(frames, max_side, patch)
@@ -71,7 +72,8 @@ def load_clip(path, frames: int = 16, max_side: int = 128, patch=DEFAULT_PATCH,
         rgb_frames, indices, source = _read_video(path, frames, max_decode_frames, max_decode_seconds)
     height, width = fit_size(source.height, source.width, max_side, ph, pw)
     stack = np.stack([_resize(frame, height, width) for frame in rgb_frames])
-    stack, indices = _pad_to_tubelets(stack, indices, pt)
+    stack = pad_frames(stack, pt)  # a clip shorter than whole tubelets repeats its last frame
+    indices = indices + [indices[-1]] * (len(stack) - len(indices))
     fps = source.fps if source.fps > 0 else 1.0
     return Clip(frames=stack, source=source, grid=PatchGrid(len(stack), height, width, (pt, ph, pw)),
                 frame_indices=indices, times_s=[round(i / fps, 4) for i in indices])
@@ -171,11 +173,11 @@ def _read_video(path: Path, wanted: int, max_decode_frames: int, max_decode_seco
         presentation, truncated = _presentation_times(container, stream, max_decode_frames)
         if not presentation:
             raise ClipError(f"{path.name} holds no video frames")
-        targets = _even_targets(len(presentation), wanted)
+        targets = even_targets(len(presentation), wanted)
     with av.open(str(path)) as container:  # a fresh read from the start: seeking back is not always possible
         stream = container.streams.video[0]
-        best, decoded, rotation = _decode_nearest(path, container, stream, presentation, targets,
-                                                  max_decode_seconds)
+        best, rotation = _decode_nearest(path, container, stream, presentation, targets,
+                                         max_seconds=max_decode_seconds)
     if not best:
         raise ClipError(f"{path.name}: none of its {len(presentation)} frames could be decoded")
     indices = [best[k][0] for k in sorted(best)]
@@ -207,17 +209,23 @@ def _presentation_times(container, stream, max_frames: int):
     return sorted(times), truncated
 
 
-def _even_targets(count: int, wanted: int) -> list[float]:
-    """Frame positions at the centres of `wanted` equal spans of a clip of `count` frames."""
+def even_targets(count: int, wanted: int) -> list[float]:
+    """Frame positions at the centres of `wanted` equal spans of a clip of `count` frames (every frame when
+    there are no more than `wanted`). More frames than wanted puts the targets more than a frame apart."""
     if count <= wanted:
         return [float(i) for i in range(count)]
     return [(k + 0.5) * count / wanted - 0.5 for k in range(wanted)]
 
 
-def _decode_nearest(path, container, stream, presentation, targets, max_seconds):
+def nearest_frame(target: float) -> int:
+    """The frame nearest a target position; halfway between two, the later one (as the decoder picks)."""
+    return math.floor(target + 0.5)
+
+
+def _decode_nearest(path, container, stream, presentation, targets, *, max_seconds):
     """Decode in presentation order and keep, for each target, the nearer of the two decoded frames that
-    straddle it (RGB, at most MAX_WORKING_SIDE a side). Only those frames are converted. Long clips skip
-    non-reference frames, which makes decoding about twice as fast."""
+    straddle it (the later one when both are as near; RGB, at most MAX_WORKING_SIDE a side). Only those frames
+    are converted. Long clips skip decoding non-reference frames. -> ({target: (index, rgb)}, rotation)."""
     stream.thread_type = "AUTO"
     if len(presentation) >= 8 * len(targets):
         stream.codec_context.skip_frame = "NONREF"
@@ -249,7 +257,7 @@ def _decode_nearest(path, container, stream, presentation, targets, max_seconds)
     if previous is not None and len(best) < len(targets):  # the stream ended early: its last frame
         for k in range(len(best), len(targets)):
             keep(k, *previous)
-    return best, len(converted), rotation
+    return best, rotation
 
 
 def _frame_to_rgb(frame, name: str):
@@ -282,7 +290,7 @@ def _read_image_frames(path: Path, wanted: int):
         with Image.open(path) as image:
             _check_dimensions(image.width, image.height, path.name)
             count = getattr(image, "n_frames", 1)
-            indices = _pick_evenly(list(range(min(count, MAX_DECODE_FRAMES))), wanted)
+            indices = [nearest_frame(t) for t in even_targets(min(count, MAX_DECODE_FRAMES), wanted)]
             frames, durations = [], []
             for index in indices:
                 image.seek(index)
@@ -304,30 +312,7 @@ def _read_image_frames(path: Path, wanted: int):
     return frames, indices, source
 
 
-def _pick_evenly(indices: list[int], wanted: int) -> list[int]:
-    """`wanted` of the sorted `indices`, spread evenly from first to last (all of them if fewer)."""
-    if len(indices) <= wanted:
-        return list(indices)
-    # the centre of each of `wanted` equal spans, snapped to the nearest kept index
-    span = (indices[-1] - indices[0] + 1) / wanted
-    targets = [indices[0] + (k + 0.5) * span - 0.5 for k in range(wanted)]
-    picked, kept = [], np.asarray(indices)
-    for target in targets:
-        candidates = kept[np.argsort(np.abs(kept - target))]
-        picked.append(int(next(c for c in candidates if c not in picked)))
-    return sorted(picked)
-
-
 def _resize(frame: np.ndarray, height: int, width: int) -> np.ndarray:
     shrinking = frame.shape[0] > height or frame.shape[1] > width
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
     return cv2.resize(frame, (width, height), interpolation=interpolation)
-
-
-def _pad_to_tubelets(stack: np.ndarray, indices: list[int], pt: int):
-    """A clip shorter than a whole number of tubelets repeats its last frame (a still image fills a tubelet)."""
-    missing = -len(stack) % pt
-    if missing:
-        stack = np.concatenate([stack, np.repeat(stack[-1:], missing, axis=0)])
-        indices = indices + [indices[-1]] * missing
-    return stack, indices

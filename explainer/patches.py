@@ -92,6 +92,22 @@ def unpatchify(tokens, grid: PatchGrid):
     return rearrange(tokens, UNPATCHIFY, gt=gt, gh=gh, gw=gw, pt=pt, ph=ph, pw=pw)
 
 
+def padded_frame_indices(frames: int, pt: int) -> list[int]:
+    """Which of `frames` frames fill a whole number of tubelets: all of them in order, then the last one
+    repeated until the count is a multiple of pt."""
+    return list(range(frames)) + [frames - 1] * (-frames % pt)
+
+
+def pad_frames(clip, pt: int):
+    """Repeat the last frame until T is a multiple of pt: a still image (T = 1) becomes pt identical frames,
+    as a photograph is a clip that does not move. (..., T, H, W, C) -> (..., T', H, W, C); numpy arrays
+    and torch tensors alike, returned as they are when T is already a multiple."""
+    frames = clip.shape[-4]
+    if frames % pt == 0:
+        return clip
+    return clip[..., padded_frame_indices(frames, pt), :, :, :]
+
+
 def fit_size(height: int, width: int, max_side: int, multiple_h: int, multiple_w: int) -> tuple[int, int]:
     """The working size for a frame of (height, width): longer side at most `max_side`, each side a whole
     multiple of the patch, aspect ratio kept as closely as those multiples allow. Never crops."""
@@ -117,7 +133,7 @@ def fit_size(height: int, width: int, max_side: int, multiple_h: int, multiple_w
 
 # --- the amoeba cut ---------------------------------------------------------------------------------
 
-def amoeba_mask(height: int, width: int, center=(0.5, 0.5), size=0.3, seed=0, lobes=5) -> np.ndarray:
+def amoeba_mask(height: int, width: int, center=(0.5, 0.5), size=0.3, seed=0, *, lobes=5) -> np.ndarray:
     """A smooth, seeded, amoeba-shaped boolean mask of (height, width).
 
     `center` is (x, y) as fractions of the frame, `size` the mean radius as a fraction of the shorter side.
@@ -152,7 +168,8 @@ def amoeba_tokens(grid: PatchGrid, mask: np.ndarray) -> np.ndarray:
     return np.concatenate([it * gh * gw + cells for it in range(grid.shape[0])])
 
 
-def square_crop_vs_native(height: int, width: int, frames: int, patch=DEFAULT_PATCH, crop_side=None) -> dict:
+def square_crop_vs_native(height: int, width: int, frames: int, patch=DEFAULT_PATCH, *,
+                          crop_side=None) -> dict:
     """What a fixed square centre crop (the U-Net way) keeps of a frame, against native-aspect patches.
 
     The crop is the largest centred square (or `crop_side` after resizing the short side to it); native

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explainer.clip import load_clip
+from explainer.clip import even_targets, load_clip, nearest_frame
 from explainer.errors import ClipError
+from explainer.patches import pad_frames
 
 
 def moving_frames(count=24, height=90, width=160):
@@ -65,6 +66,35 @@ def test_animated_gif_is_a_clip(tmp_path):
     assert clip.frames.shape == (4, 96, 128, 3)
     columns = [square_column(f) for f in clip.frames]
     assert columns == sorted(columns)
+
+
+def test_even_targets_are_span_centres():
+    assert even_targets(3, 8) == [0.0, 1.0, 2.0]  # fewer frames than wanted: all of them
+    assert even_targets(24, 8) == [1.0, 4.0, 7.0, 10.0, 13.0, 16.0, 19.0, 22.0]
+    targets = even_targets(100, 7)
+    assert all(b - a > 1 for a, b in zip(targets, targets[1:]))
+    assert [nearest_frame(t) for t in (0.49, 0.5, 2.5, 2.51)] == [0, 1, 3, 3]  # halfway: the later frame
+
+
+@pytest.mark.parametrize("count, wanted", [(16, 8), (24, 8), (10, 4)])
+def test_animations_through_pillow_sample_the_frames_a_video_would(tmp_path, count, wanted):
+    """An APNG is read by Pillow, an AVI by FFmpeg; both pick the frame nearest each span's centre, ties
+    (16 frames into 8) included."""
+    frames = moving_frames(count, 48, 64)
+    video = load_clip(write_video(tmp_path / "clip.avi", frames, "MJPG"), frames=wanted)
+    apng = tmp_path / "clip.png"
+    Image.fromarray(frames[0]).save(apng, save_all=True, append_images=[Image.fromarray(f) for f in frames[1:]],
+                                    duration=40)
+    animation = load_clip(apng, frames=wanted)
+    assert animation.source.kind == "animation" and animation.source.frames_decoded == count
+    assert animation.frame_indices == video.frame_indices == [nearest_frame(t) for t in even_targets(count, wanted)]
+
+
+def test_padding_repeats_the_last_frame_of_an_array():
+    frames = np.arange(3 * 2 * 2 * 3, dtype=np.uint8).reshape(3, 2, 2, 3)
+    padded = pad_frames(frames, 2)
+    assert padded.shape == (4, 2, 2, 3) and (padded[:3] == frames).all() and (padded[3] == frames[2]).all()
+    assert pad_frames(frames, 1) is frames
 
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg", ".mp4"])  # .mp4: an image under a video's name
