@@ -1,23 +1,22 @@
 """The video Diffusion Transformer (DiT): a noisy clip in, the model's guess of the clean clip out.
 
 Read top to bottom: small helpers, the embeddings (tubelets, 3D sin-cos positions, timesteps), attention
-with its fused and its map-returning path, the adaLN-Zero block, the model, then what a forward costs
-(parameters, FLOPs, GEMM shapes) and the named configs.
+with its fused and its map-returning path, the adaLN-Zero block, the final layer and the overlap-add of
+tiles, the model, then what a forward costs (parameters, FLOPs, GEMM shapes) and the named configs.
+Weights on disk, and surgery on trained weights, are `explainer.weights`.
 
 Clips are channels-last tensors (B, T, H, W, C) in [-1, 1]. The tubelet cut is `explainer.patches.patchify`,
 the very cut the explainer draws; nothing here knows a second one. On the way out each token paints a tile
 a little larger than its patch (`margin` pixels on every side) and overlapping tiles add up, so the seams
-between patches are drawn by both neighbours instead of by neither (`paint`); with margin 0 that is
-exactly the inverse of the cut.
+between patches are drawn by both neighbours instead of by neither (`tiles_to_clip`); with margin 0
+that is exactly the inverse of the cut.
 
-Prediction target: x0. The network outputs the clean clip, not the noise eps and not v. On the small
-models and short fits the explainer runs, x0-prediction learned far faster (a one-clip fit regenerated at
-11-16 dB where eps stayed near 6 dB); the samplers in `explainer.diffusion` convert x0 to eps where a step
-needs it.
+Prediction target: x0. The network outputs the clean clip, not the noise eps and not v: on the small
+models and short fits the explainer runs, x0-prediction learns far faster. The samplers in
+`explainer.diffusion` convert x0 to eps where a step needs it.
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from einops import rearrange, repeat
 from torch import nn
 
 from .device import autocast
-from .patches import DEFAULT_PATCH, PatchGrid, patchify, unpatchify
+from .patches import DEFAULT_PATCH, PatchGrid, pad_frames, patchify, unpatchify
 
 # --- helpers -----------------------------------------------------------------------------------------
 
@@ -46,15 +45,6 @@ def as_triple(value) -> tuple[int, int, int]:
     if isinstance(value, int):
         return value, value, value
     return tuple(int(v) for v in value)
-
-
-def pad_frames(clip, pt: int):
-    """Repeat the last frame until T is a multiple of pt: a still image (T = 1) becomes pt identical
-    frames, as a photograph is a clip that does not move. (B, T, H, W, C) -> (B, T', H, W, C)."""
-    extra = -clip.shape[1] % pt
-    if extra == 0:
-        return clip
-    return torch.cat([clip, clip[:, -1:].expand(-1, extra, -1, -1, -1)], dim=1)
 
 
 # --- embeddings --------------------------------------------------------------------------------------
@@ -147,8 +137,8 @@ class Attention(nn.Module):
 # --- the adaLN-Zero block ----------------------------------------------------------------------------
 
 class MLP(nn.Module):
-    """Token-wise feed-forward: Linear, GELU, Linear. The exact (erf) GELU: torch 2.13's CPU kernel runs
-    it about 5x faster than the tanh approximation DiT uses (a forward 10-15% faster)."""
+    """Token-wise feed-forward: Linear, GELU, Linear. The exact (erf) GELU rather than the tanh
+    approximation DiT uses, as torch's CPU kernel for the exact one is the faster of the two."""
 
     def __init__(self, width: int, hidden: int):
         super().__init__()
@@ -159,7 +149,7 @@ class MLP(nn.Module):
         return self.fc2(F.gelu(self.fc1(x)))  # (B, N, D)
 
 
-class Block(nn.Module):
+class AdaLNZeroBlock(nn.Module):
     """A transformer block whose LayerNorms are steered by the timestep: adaLN-Zero."""
 
     def __init__(self, width: int, heads: int, mlp_ratio: float):
@@ -180,6 +170,8 @@ class Block(nn.Module):
         return gated_add(x, gate_m, h), weights  # (B, N, D)
 
 
+# --- the final layer: tokens to overlapping tiles to a clip ------------------------------------------
+
 class FinalLayer(nn.Module):
     """adaLN, then each token to the numbers of its tile (its tubelet and a margin around it)."""
 
@@ -194,7 +186,7 @@ class FinalLayer(nn.Module):
         return self.linear(modulate(self.norm(x), shift, scale))  # (B, N, pt*(ph+2m)*(pw+2m)*C)
 
 
-def paint(tiles, grid: PatchGrid, margin: int):
+def tiles_to_clip(tiles, grid: PatchGrid, margin: int):
     """Tokens' tiles back into a clip. Tile i covers patch i grown by `margin` pixels on every side (same
     frames); where tiles overlap their values add up (overlap-add, F.fold), so both neighbours draw each
     seam. margin 0 is `unpatchify`, the exact inverse of the cut. (B, N, pt*th*tw*C) -> (B, T, H, W, C)."""
@@ -206,25 +198,6 @@ def paint(tiles, grid: PatchGrid, margin: int):
                         gt=gt, gh=gh, gw=gw, pt=pt, th=th, tw=tw)  # one frame of every tile per row
     frames = F.fold(columns, (gh * ph, gw * pw), (th, tw), stride=(ph, pw), padding=margin)  # (B*T, C, H, W)
     return rearrange(frames, "(b gt pt) c h w -> b (gt pt) h w c", gt=gt, pt=pt)
-
-
-def widen_tiles(model: DiT, margin: int) -> DiT:
-    """A copy of a trained `model` whose tokens paint tiles with `margin` (at least its own): its output
-    projection fills the centre of each new tile and the new border starts at zero, so the copy's outputs
-    equal the model's exactly until it trains on."""
-    old, (pt, ph, pw), c = model.config.margin, model.config.patch, model.config.channels
-    if margin < old:
-        raise ValueError(f"tiles can only widen: margin {margin} < {old}")
-    wider = DiT(dataclasses.replace(model.config, margin=margin)).to(next(model.parameters()).device)
-    state = model.state_dict()
-    grow = margin - old
-    for name in ("final.linear.weight", "final.linear.bias"):
-        before = state[name].reshape(pt, ph + 2 * old, pw + 2 * old, c, -1)  # (pt, th, tw, C, width or 1)
-        after = before.new_zeros(pt, ph + 2 * margin, pw + 2 * margin, c, before.shape[-1])
-        after[:, grow:grow + before.shape[1], grow:grow + before.shape[2]] = before
-        state[name] = after.reshape(wider.state_dict()[name].shape)
-    wider.load_state_dict(state)
-    return wider
 
 
 # --- the model ---------------------------------------------------------------------------------------
@@ -241,7 +214,7 @@ class DiTConfig:
     channels: int = 3
     mlp_ratio: float = 4.0
     freq_dim: int = 256  # sinusoidal timestep features fed to the timestep MLP
-    margin: int = 0  # pixels each token paints beyond its patch on every side (0 in weights made before tiles)
+    margin: int = 0  # pixels each token paints beyond its patch on every side (0 when a card does not say)
 
     def __post_init__(self):
         self.patch = as_triple(self.patch)  # JSON hands back a list
@@ -269,7 +242,7 @@ class DiT(nn.Module):
         width = config.width
         self.embed = nn.Linear(config.token_dim, width)  # one flattened tubelet -> one token
         self.t_embed = TimestepEmbedder(width, config.freq_dim)
-        self.blocks = nn.ModuleList(Block(width, config.heads, config.mlp_ratio) for _ in range(config.depth))
+        self.blocks = nn.ModuleList(AdaLNZeroBlock(width, config.heads, config.mlp_ratio) for _ in range(config.depth))
         self.final = FinalLayer(width, config.tile_dim)
         self.initialize()
 
@@ -317,7 +290,7 @@ class DiT(nn.Module):
                 if index == block_of:
                     weights = found  # (B, heads, N)
             x = self.final(x, c)  # (B, N, pt*(ph+2m)*(pw+2m)*C)
-        x0 = paint(x.float(), grid, self.config.margin)[:, :frames]  # (B, T, H, W, C)
+        x0 = tiles_to_clip(x.float(), grid, self.config.margin)[:, :frames]  # (B, T, H, W, C)
         return x0 if attention_of is None else (x0, weights)
 
 
@@ -372,17 +345,17 @@ def count_params(model: nn.Module) -> int:
 # --- configs -----------------------------------------------------------------------------------------
 
 def dit_tiny() -> DiTConfig:
-    """For tests: about 0.2 M parameters, milliseconds a forward."""
+    """For tests: about 0.26 M parameters."""
     return DiTConfig(depth=2, width=64, heads=2, margin=2)
 
 
 def dit_default() -> DiTConfig:
-    """For the app: about 3 M parameters, tens of ms a forward of a 1152-token clip on 2 CPU cores."""
+    """For the app (the shipped prior): about 3.1 M parameters."""
     return DiTConfig(depth=4, width=192, heads=3, margin=2)
 
 
 def dit_large() -> DiTConfig:
-    """More capacity, about 2.5x the time of the default."""
+    """More capacity: about 7.7 M parameters."""
     return DiTConfig(depth=6, width=256, heads=4, margin=2)
 
 

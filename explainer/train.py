@@ -1,4 +1,4 @@
-"""Teaching the DiT: the shipped prior on procedural clips, and a fit to one person's clip.
+"""Training the DiT prior on procedural clips (fitting one person's clip is `explainer.fit`).
 
 Training data are procedural clips of many sizes and aspect ratios (explainer.scenes). Clips of one shape
 are batched together (buckets) rather than packed into one sequence with a block-diagonal mask (NaViT's
@@ -12,29 +12,27 @@ CPU, nccl on CUDA).
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.distributed as dist
-from safetensors.torch import load_file, save_file
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from .device import compute_dtype, cpu_generator, pick_device, seed_everything, synchronize
-from .diffusion import diffusion_loss, get_schedule
-from .dit import DiT, build_dit, get_config, widen_tiles
+from .diffusion import SCHEDULES, diffusion_loss, get_schedule
+from .dit import CONFIGS, DiT, build_dit, get_config
 from .errors import ExplainerError
 from .fit import gradient_step
 from .pixels import to_unit
 from .scenes import make_clip, random_clip_shape
-from .weights import load_weights, save_weights
+from .weights import load_checkpoint, load_weights, save_checkpoint, save_weights, widen_tiles
 
 # --- data --------------------------------------------------------------------------------------------
 
@@ -42,7 +40,7 @@ class ProceduralBuckets(torch.utils.data.IterableDataset):
     """An endless stream of batches; each batch is `batch` procedural clips of one random shape, (B, T, H, W, C)
     in [-1, 1]. Every (seed, rank, worker) draws its own clips."""
 
-    def __init__(self, batch: int, seed: int, max_side: int = 128, frames_choices=(1, 16), rank: int = 0):
+    def __init__(self, batch: int, seed: int, *, max_side: int = 128, frames_choices=(1, 16), rank: int = 0):
         super().__init__()
         self.batch, self.seed, self.max_side, self.frames_choices, self.rank = (
             batch, seed, max_side, tuple(frames_choices), rank)
@@ -74,29 +72,38 @@ def augment(clips: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 # --- the training run --------------------------------------------------------------------------------
 
+def setting(default, help: str, **argparse_options):
+    """A training setting: its default, and the help text (and any choices) its command-line flag shows."""
+    return field(default=default, metadata={"help": help, **argparse_options})
+
+
 @dataclass
 class TrainSettings:
-    config: str = "default"
-    steps: int = 20000
-    batch: int = 16            # clips per process and step
-    reuse: int = 2             # optimizer steps per generated batch (fresh noise, t and mirroring each time)
-    lr: float = 1e-3
-    min_lr_fraction: float = 0.05
-    warmup: int = 500
-    weight_decay: float = 0.01
-    ema: float = 0.999
-    max_side: int = 128
-    frames_choices: tuple = (1, 16)
-    schedule: str = "linear"
-    noise_bias: float = 0.0    # bends the training timesteps: > 0 towards pure noise, < 0 towards clean clips
-    init: str = ""             # start from these weights (a .safetensors with sidecar) instead of random ones
-    seed: int = 0
-    workers: int = 0           # data-loader processes per training process
-    out: str = "runs/prior"
-    checkpoint: str = ""       # resumable checkpoint; default OUT/checkpoint.safetensors
-    checkpoint_every: int = 1000
-    max_minutes: float = 0.0   # stop (and save) after this much wall time; 0 means no limit
-    log_every: int = 50
+    """Every setting of a training run; `python -m explainer train` has one flag per field (--max-side for
+    max_side), with the default, help and choices given here."""
+
+    config: str = setting("default", "model size", choices=tuple(CONFIGS))
+    steps: int = setting(20000, "optimizer steps in all (the cosine decay ends here)")
+    batch: int = setting(16, "clips per process and step")
+    reuse: int = setting(2, "optimizer steps per generated batch (fresh noise, t and mirroring each time)")
+    lr: float = setting(1e-3, "peak learning rate")
+    min_lr_fraction: float = setting(0.05, "the cosine decay ends at this fraction of the peak learning rate")
+    warmup: int = setting(500, "steps of linear learning-rate warm-up (the EMA copies the weights until then)")
+    weight_decay: float = setting(0.01, "AdamW weight decay")
+    ema: float = setting(0.999, "decay of the exponential moving average of the weights, which is what is saved")
+    max_side: int = setting(128, "longest side of the procedural clips, px")
+    frames_choices: tuple = setting((1, 16), "frame counts the procedural clips are drawn with")
+    schedule: str = setting("linear", "noise schedule", choices=tuple(SCHEDULES))
+    noise_bias: float = setting(0.0, "bend the training timesteps: > 0 towards pure noise, < 0 towards clean "
+                                     "clips (below 1)")
+    init: str = setting("", "start from these weights (a .safetensors with its .json) instead of random ones")
+    seed: int = setting(0, "seed of the weights, the clips and the noise")
+    workers: int = setting(0, "data-loader processes per training process")
+    out: str = setting("runs/prior", "folder for dit.safetensors and its .json")
+    checkpoint: str = setting("", "resumable checkpoint file (empty: OUT/checkpoint.safetensors)")
+    checkpoint_every: int = setting(1000, "steps between checkpoints")
+    max_minutes: float = setting(0.0, "stop and save after this much wall time (0: no limit)")
+    log_every: int = setting(50, "steps between loss reports on the progress bar")
 
 
 def learning_rate(settings: TrainSettings, step: int, time_fraction: float = 0.0) -> float:
@@ -113,36 +120,6 @@ def learning_rate(settings: TrainSettings, step: int, time_fraction: float = 0.0
 def update_ema(ema: DiT, model: DiT, decay: float):
     for average, current in zip(ema.parameters(), model.parameters()):
         average.lerp_(current.detach(), 1 - decay)
-
-
-def save_checkpoint(path: Path, model, ema, optimizer, step: int, extra: dict):
-    """Everything needed to resume, as safetensors: weights, EMA weights, AdamW moments, and the step."""
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tensors.update({f"ema.{k}": v.detach().cpu().contiguous() for k, v in ema.state_dict().items()})
-    for index, state in optimizer.state_dict()["state"].items():
-        for key, value in state.items():
-            tensors[f"optim.{index}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".partial")
-    save_file(tensors, str(temporary), metadata={"step": str(step), "extra": json.dumps(extra)})
-    temporary.replace(path)  # a crash mid-write never leaves a half checkpoint
-
-
-def load_checkpoint(path: Path, model, ema, optimizer) -> tuple[int, dict]:
-    from safetensors import safe_open
-
-    tensors = load_file(str(path))
-    with safe_open(str(path), "pt") as handle:
-        metadata = handle.metadata()
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
-    state = optimizer.state_dict()
-    for name, value in tensors.items():
-        if name.startswith("optim."):
-            _, index, key = name.split(".", 2)
-            state["state"].setdefault(int(index), {})[key] = value
-    optimizer.load_state_dict(state)
-    return int(metadata["step"]), json.loads(metadata.get("extra", "{}"))
 
 
 def _distributed() -> tuple[int, int, torch.device]:
@@ -167,16 +144,27 @@ def _device_name(device) -> str:
     return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
-def _write_weights(ema, settings: TrainSettings, step, seconds, losses, device, world, command, started_from=None):
+@dataclass
+class RunRecord:
+    """What the card of a run's weights says about the run beyond its settings."""
+
+    device: torch.device
+    world: int                 # processes
+    command: str
+    started_from: dict | None  # the card of the --init weights, if any
+
+
+def _write_weights(ema, settings: TrainSettings, record: RunRecord, *, step: int, seconds: float, losses):
     """The EMA weights and the card that says how they were made (rewritten at every checkpoint). Weights
     trained on from others carry those others' card under "init", so the whole lineage stays on record."""
+    started_from = record.started_from
     lineage = {"init": {k: v for k, v in started_from.items() if k != "config"}} if started_from else {}
     return save_weights(ema, Path(settings.out) / "dit.safetensors", {
         "prediction": "x0", "schedule": settings.schedule, "training_steps": step,
         "data": "procedural clips (explainer.scenes), buckets of one shape", "data_seed": settings.seed,
-        "final_loss": _recent_loss(losses), "wall_time_s": round(seconds, 1), "device": _device_name(device),
-        "dtype": str(compute_dtype(device)).removeprefix("torch."),
-        "processes": world, "settings": asdict(settings), "command": command or " ".join(sys.argv), **lineage})
+        "final_loss": _recent_loss(losses), "wall_time_s": round(seconds, 1), "device": _device_name(record.device),
+        "dtype": str(compute_dtype(record.device)).removeprefix("torch."), "processes": record.world,
+        "settings": asdict(settings), "command": record.command or " ".join(sys.argv), **lineage})
 
 
 def train(settings: TrainSettings, command: str = "") -> dict:
@@ -204,11 +192,12 @@ def train(settings: TrainSettings, command: str = "") -> dict:
     if checkpoint.exists():
         step, extra = load_checkpoint(checkpoint, model, ema, optimizer)
         elapsed_before = extra.get("seconds", 0.0)
+    record = RunRecord(device, world, command, started_from)
     trained = DistributedDataParallel(model) if world > 1 else model
     schedule = get_schedule(settings.schedule)
     data = torch.utils.data.DataLoader(
-        ProceduralBuckets(settings.batch, settings.seed * 1000 + step, settings.max_side, settings.frames_choices,
-                          rank),
+        ProceduralBuckets(settings.batch, settings.seed * 1000 + step, max_side=settings.max_side,
+                          frames_choices=settings.frames_choices, rank=rank),
         batch_size=None, num_workers=settings.workers, persistent_workers=settings.workers > 0,
         prefetch_factor=4 if settings.workers else None, pin_memory=device.type == "cuda")
     generator = cpu_generator(settings.seed * 7919 + rank + step)
@@ -221,7 +210,8 @@ def train(settings: TrainSettings, command: str = "") -> dict:
         time_fraction = (time.perf_counter() - started) / (settings.max_minutes * 60) if settings.max_minutes else 0.0
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(settings, step, time_fraction)
-        loss = diffusion_loss(trained, schedule, augment(clips, generator), generator, settings.noise_bias)
+        loss = diffusion_loss(trained, schedule, augment(clips, generator), generator,
+                              high_noise_bias=settings.noise_bias)
         gradient_step(optimizer, loss, model.parameters())
         update_ema(ema, model, settings.ema if step >= settings.warmup else 0.0)
         step += 1
@@ -232,15 +222,15 @@ def train(settings: TrainSettings, command: str = "") -> dict:
         out_of_time = settings.max_minutes and time.perf_counter() - started > settings.max_minutes * 60
         if rank == 0 and (step % settings.checkpoint_every == 0 or step == settings.steps or out_of_time):
             seconds = elapsed_before + time.perf_counter() - started
-            save_checkpoint(checkpoint, model, ema, optimizer, step, {"seconds": seconds})
-            _write_weights(ema, settings, step, seconds, losses, device, world, command, started_from)
+            save_checkpoint(checkpoint, model, ema, optimizer, step=step, extra={"seconds": seconds})
+            _write_weights(ema, settings, record, step=step, seconds=seconds, losses=losses)
         if out_of_time:
             break
     bar.close()
     synchronize(device)
     seconds = elapsed_before + time.perf_counter() - started
     if rank == 0:
-        _write_weights(ema, settings, step, seconds, losses, device, world, command, started_from)
+        _write_weights(ema, settings, record, step=step, seconds=seconds, losses=losses)
     report = {"steps": step, "seconds": round(seconds, 1), "final_loss": _recent_loss(losses),
               "device": _device_name(device), "processes": world,
               "weights": str(Path(settings.out) / "dit.safetensors")}

@@ -1,19 +1,26 @@
-"""DiT weights on disk: safetensors (never pickle) with a JSON sidecar saying what made them."""
+"""DiT weights on disk and changes to trained weights.
+
+Weights are safetensors (never pickle) with a JSON sidecar saying what made them; a training checkpoint
+holds the weights, their EMA copy and the optimiser's moments in one safetensors file; `widen_tiles` gives
+trained weights wider output tiles without changing what they compute.
+"""
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .assets import PRIOR
 from .dit import DiT, DiTConfig
 from .errors import ExplainerError
 
+# --- weights and their card --------------------------------------------------------------------------
 
 def sidecar(path) -> Path:
     return Path(path).with_suffix(".json")
@@ -68,3 +75,58 @@ def training_minutes(card: dict) -> float:
 def load_prior(device: str = "cpu") -> tuple[DiT, dict]:
     """The shipped prior, loaded once per process and device."""
     return load_weights(PRIOR, device)
+
+
+# --- training checkpoints ----------------------------------------------------------------------------
+
+def save_checkpoint(path, model: DiT, ema: DiT, optimizer: torch.optim.Optimizer, *, step: int, extra: dict) -> Path:
+    """Everything needed to resume, as safetensors: weights, EMA weights, AdamW moments, the step, and `extra`
+    (JSON) in the metadata. Written beside `path` and renamed, so a crash mid-write never leaves half a file."""
+    path = Path(path)
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tensors.update({f"ema.{k}": v.detach().cpu().contiguous() for k, v in ema.state_dict().items()})
+    for index, state in optimizer.state_dict()["state"].items():
+        for key, value in state.items():
+            tensors[f"optim.{index}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".partial")
+    save_file(tensors, str(temporary), metadata={"step": str(step), "extra": json.dumps(extra)})
+    temporary.replace(path)
+    return path
+
+
+def load_checkpoint(path, model: DiT, ema: DiT, optimizer: torch.optim.Optimizer) -> tuple[int, dict]:
+    """Fill `model`, `ema` and `optimizer` from a checkpoint in place. -> (step, extra)."""
+    tensors = load_file(str(path))
+    with safe_open(str(path), "pt") as handle:
+        metadata = handle.metadata()
+    model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
+    ema.load_state_dict({k.removeprefix("ema."): v for k, v in tensors.items() if k.startswith("ema.")})
+    state = optimizer.state_dict()
+    for name, value in tensors.items():
+        if name.startswith("optim."):
+            _, index, key = name.split(".", 2)
+            state["state"].setdefault(int(index), {})[key] = value
+    optimizer.load_state_dict(state)
+    return int(metadata["step"]), json.loads(metadata.get("extra", "{}"))
+
+
+# --- surgery on trained weights ----------------------------------------------------------------------
+
+def widen_tiles(model: DiT, margin: int) -> DiT:
+    """A copy of a trained `model` whose tokens paint tiles with `margin` (at least its own): its output
+    projection fills the centre of each new tile and the new border starts at zero, so the copy's outputs
+    equal the model's exactly until it trains on."""
+    old, (pt, ph, pw), c = model.config.margin, model.config.patch, model.config.channels
+    if margin < old:
+        raise ValueError(f"tiles can only widen: margin {margin} < {old}")
+    wider = DiT(dataclasses.replace(model.config, margin=margin)).to(next(model.parameters()).device)
+    state = model.state_dict()
+    grow = margin - old
+    for name in ("final.linear.weight", "final.linear.bias"):
+        before = state[name].reshape(pt, ph + 2 * old, pw + 2 * old, c, -1)  # (pt, th, tw, C, width or 1)
+        after = before.new_zeros(pt, ph + 2 * margin, pw + 2 * margin, c, before.shape[-1])
+        after[:, grow:grow + before.shape[1], grow:grow + before.shape[2]] = before
+        state[name] = after.reshape(wider.state_dict()[name].shape)
+    wider.load_state_dict(state)
+    return wider

@@ -16,11 +16,11 @@ from explainer.dit import (
     count_params,
     forward_flops,
     get_config,
-    paint,
     position_embedding,
-    widen_tiles,
+    tiles_to_clip,
 )
-from explainer.patches import PatchGrid, unpatchify
+from explainer.patches import PatchGrid, pad_frames, unpatchify
+from explainer.weights import widen_tiles
 
 
 def jiggle(module: torch.nn.Module, seed: int = 0, std: float = 0.05) -> torch.nn.Module:
@@ -86,7 +86,7 @@ def test_timestep_changes_the_output():
 @pytest.mark.parametrize("margin", [0, 2])
 def test_a_token_only_moves_its_own_tile_before_training(margin):
     """At initialisation the blocks are identities, so the final layer maps token i to tile i alone: its
-    tubelet grown by `margin` pixels each side, in its own frames. A scrambled cut or paint would spread a
+    tubelet grown by `margin` pixels each side, in its own frames. A scrambled cut or overlap-add would spread a
     change elsewhere."""
     model = DiT(dataclasses.replace(build_dit("tiny").config, margin=margin))
     torch.nn.init.normal_(model.final.linear.weight, std=0.1)
@@ -107,7 +107,26 @@ def test_a_token_only_moves_its_own_tile_before_training(margin):
 def test_margin_zero_paints_exactly_what_was_cut():
     grid = PatchGrid(4, 16, 24, (2, 8, 8))
     tokens = torch.randn(2, grid.tokens, grid.token_dim)
-    assert torch.equal(paint(tokens, grid, 0), unpatchify(tokens, grid))
+    assert torch.equal(tiles_to_clip(tokens, grid, 0), unpatchify(tokens, grid))
+
+
+def test_overlapping_tiles_add_up_where_they_overlap():
+    """Every tile all ones, margin 1: a pixel is covered by one tile inside its patch, two along a seam
+    between two patches, four where four patches meet; at the frame's edge the margin falls outside."""
+    grid, margin = PatchGrid(2, 16, 24, (2, 8, 8)), 1
+    tile = 2 * (8 + 2 * margin) ** 2 * 3
+    cover = tiles_to_clip(torch.ones(1, grid.tokens, tile), grid, margin)[0, 0, :, :, 0]  # (H, W)
+    assert cover.shape == (16, 24)
+    assert cover[3, 3] == 1 and cover[3, 7] == cover[3, 8] == 2 and cover[7, 8] == cover[8, 7] == 4
+    assert cover[0, 0] == 1 and cover[0, 7] == 2
+
+
+def test_frames_are_padded_by_repeating_the_last_one():
+    x = clip(2, 3, 8, 8, 3)
+    padded = pad_frames(x, 2)
+    assert padded.shape == (2, 4, 8, 8, 3) and torch.equal(padded[:, :3], x) and torch.equal(padded[:, 3], x[:, 2])
+    assert pad_frames(x, 3) is x  # already whole tubelets: untouched
+    assert torch.equal(pad_frames(x[:, :1], 4), x[:, :1].expand(-1, 4, -1, -1, -1))
 
 
 def test_widened_tiles_start_with_the_same_outputs():

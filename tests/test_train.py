@@ -18,7 +18,7 @@ from explainer.fit import fit_clip, regenerate
 from explainer.pixels import psnr_db, to_unit
 from explainer.scenes import make_clip
 from explainer.train import ProceduralBuckets, TrainSettings, learning_rate, train
-from explainer.weights import PRIOR, load_weights, save_weights, training_minutes
+from explainer.weights import PRIOR, load_checkpoint, load_weights, save_checkpoint, save_weights, training_minutes
 
 
 def test_weights_round_trip_with_sidecar(tmp_path):
@@ -83,6 +83,26 @@ def test_shipped_prior_beats_the_best_blur():
     losing = [(r["clip"], r["snr"], r["dit_psnr_db"], r["blur_psnr_db"]) for r in rows
               if not r["dit_psnr_db"] > r["blur_psnr_db"]]
     assert not losing, losing
+
+
+def test_checkpoint_round_trips_weights_ema_and_optimizer(tmp_path):
+    model, ema = build_dit("tiny", seed=1), build_dit("tiny", seed=2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model(torch.zeros(1, 2, 16, 16, 3), 500).square().mean().backward()
+    torch.nn.init.normal_(model.final.linear.weight)  # a gradient reaches every parameter from here on
+    model(torch.rand(1, 2, 16, 16, 3), 500).square().mean().backward()
+    optimizer.step()
+    path = save_checkpoint(tmp_path / "c" / "checkpoint.safetensors", model, ema, optimizer, step=7,
+                           extra={"seconds": 1.5})
+    assert not path.with_suffix(".partial").exists()
+    model2, ema2 = build_dit("tiny", seed=3), build_dit("tiny", seed=4)
+    optimizer2 = torch.optim.AdamW(model2.parameters(), lr=1e-3)
+    assert load_checkpoint(path, model2, ema2, optimizer2) == (7, {"seconds": 1.5})
+    for a, b in ((model, model2), (ema, ema2)):
+        assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    before, after = optimizer.state_dict()["state"], optimizer2.state_dict()["state"]
+    assert before.keys() == after.keys() and len(before) > 0
+    assert all(torch.equal(before[i][key], after[i][key]) for i in before for key in before[i])
 
 
 def test_buckets_hold_one_shape_each_and_vary():
