@@ -2,6 +2,7 @@
 
 Each command returns one dict; `--json` prints it as one JSON object, otherwise a short summary.
 Errors a person can fix (bad clip, bad flag) print one `error:` line on stderr and exit with status 2.
+The train command's flags are built from `explainer.train.TrainSettings`, one per field.
 """
 from __future__ import annotations
 
@@ -10,8 +11,13 @@ import json
 import os
 import sys
 import time
+import typing
+from dataclasses import fields
 
+from .diffusion import SAMPLERS
+from .dit import CONFIGS
 from .errors import ExplainerError
+from .train import TrainSettings
 
 
 def _dissect(args) -> dict:
@@ -83,13 +89,9 @@ def _denoise_summary(result: dict) -> str:
 
 
 def _train(args) -> dict:
-    from dataclasses import fields
+    from .train import train
 
-    from .train import TrainSettings, train
-
-    names = {f.name for f in fields(TrainSettings)}
-    settings = TrainSettings(**{k: v for k, v in vars(args).items() if k in names and v is not None})
-    return train(settings, command="python -m explainer " + " ".join(sys.argv[1:]))
+    return train(settings_from(TrainSettings, args), command="python -m explainer " + " ".join(sys.argv[1:]))
 
 
 def _fit(args) -> dict:
@@ -136,78 +138,120 @@ COMMANDS = {
 }
 
 
+# --- the command line -------------------------------------------------------------------------------
+
+class UsageError(Exception):
+    """A flag the parser refused; `main` prints it as one error line."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors reach `main` as a UsageError instead of exiting with a usage text."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Each option's help ends with its default, where it has one worth showing (not None, "" or a flag's
+    False); choices show in the option's metavar."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        unshown = default is None or default is False or default is argparse.SUPPRESS or default == ""
+        if "%(default)" in text or unshown or not action.option_strings:
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else "%(default)s"
+        return f"{text} (default: {shown})".lstrip()
+
+
+def add_settings(parser: argparse.ArgumentParser, settings_class) -> None:
+    """One flag per field of a settings dataclass: --max-side for max_side, typed by the field's annotation,
+    with the field's default, and the help and choices from its metadata. A tuple takes one or more values."""
+    hints = typing.get_type_hints(settings_class)
+    for item in fields(settings_class):
+        kind = hints[item.name]
+        options = {"default": item.default, "help": item.metadata.get("help")}
+        if "choices" in item.metadata:
+            options["choices"] = item.metadata["choices"]
+        if kind is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        elif kind is tuple or typing.get_origin(kind) is tuple:
+            options.update(nargs="+", type=type(item.default[0]) if item.default else str, metavar="N")
+        else:
+            options["type"] = kind
+        parser.add_argument("--" + item.name.replace("_", "-"), **options)
+
+
+def settings_from(settings_class, args: argparse.Namespace):
+    """The settings dataclass filled from parsed flags (lists back to tuples)."""
+    values = {item.name: getattr(args, item.name) for item in fields(settings_class)}
+    return settings_class(**{name: tuple(v) if isinstance(v, list) else v for name, v in values.items()})
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m explainer", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m explainer", description=__doc__.splitlines()[0], formatter_class=HelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    dissect = commands.add_parser("dissect", help="cut a clip into spacetime patches and report the grid")
-    dissect.add_argument("path")
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, description=summary, formatter_class=HelpFormatter)
+
+    dissect = command("dissect", "cut a clip into spacetime patches and report the grid")
+    dissect.add_argument("path", help="a video or image file")
     dissect.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
     dissect.add_argument("--max-side", type=int, default=128, help="longest side of the working clip, px")
-    dissect.add_argument("--patch", type=int, nargs=3, default=[2, 8, 8], metavar=("PT", "PH", "PW"))
-    dissect.add_argument("--json", action="store_true")
+    dissect.add_argument("--patch", type=int, nargs=3, default=[2, 8, 8], metavar=("PT", "PH", "PW"),
+                         help="tubelet size: frames, rows, columns")
+    dissect.add_argument("--json", action="store_true", help="print one JSON object")
 
-    bench = commands.add_parser("bench", help="time the DiT and a DDIM trajectory on this machine")
-    bench.add_argument("--config", default="default")
+    bench = command("bench", "time the DiT and a DDIM trajectory on this machine")
+    bench.add_argument("--config", default="default", choices=tuple(CONFIGS), help="model size")
     bench.add_argument("--quick", action="store_true", help="a smoke run: few repetitions")
-    bench.add_argument("--json", action="store_true")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
 
-    denoise = commands.add_parser("denoise", help="run the DiT's reverse process on a clip's patches")
-    denoise.add_argument("path")
-    denoise.add_argument("--sampler", choices=["ddim", "ddpm"], default="ddim")
-    denoise.add_argument("--steps", type=int, default=50)
-    denoise.add_argument("--seed", type=int, default=0)
+    denoise = command("denoise", "run the DiT's reverse process on a clip's patches")
+    denoise.add_argument("path", help="a video or image file")
+    denoise.add_argument("--sampler", choices=tuple(SAMPLERS), default="ddim", help="reverse-process sampler")
+    denoise.add_argument("--steps", type=int, default=50, help="model calls")
+    denoise.add_argument("--seed", type=int, default=0, help="seed of the noise")
     denoise.add_argument("--start", choices=["noise", "clip"], default="noise",
                          help="pure noise, or the clip noised to --strength (SDEdit)")
-    denoise.add_argument("--strength", type=float, default=0.6)
-    denoise.add_argument("--frames", type=int, default=16)
-    denoise.add_argument("--max-side", type=int, default=128)
-    denoise.add_argument("--weights")
+    denoise.add_argument("--strength", type=float, default=0.6, help="how far towards noise --start clip goes")
+    denoise.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
+    denoise.add_argument("--max-side", type=int, default=128, help="longest side of the working clip, px")
+    denoise.add_argument("--weights", help="these weights instead of the shipped prior")
     denoise.add_argument("--video", help="write the run (x_t | x̂0) to this .webm")
-    denoise.add_argument("--json", action="store_true")
+    denoise.add_argument("--json", action="store_true", help="print one JSON object")
 
-    train = commands.add_parser("train", help="train the DiT prior on procedural clips (torchrun-ready)")
-    train.add_argument("--config")
-    train.add_argument("--steps", type=int)
-    train.add_argument("--batch", type=int, help="clips per process and step")
-    train.add_argument("--reuse", type=int, help="optimizer steps per generated batch")
-    train.add_argument("--lr", type=float)
-    train.add_argument("--warmup", type=int)
-    train.add_argument("--ema", type=float)
-    train.add_argument("--max-side", type=int)
-    train.add_argument("--seed", type=int)
-    train.add_argument("--init", help="start from these weights (.safetensors with its .json) instead of random ones")
-    train.add_argument("--noise-bias", type=float,
-                       help="bend training timesteps: > 0 towards pure noise, < 0 towards clean clips")
-    train.add_argument("--workers", type=int, help="data-loader processes per training process")
-    train.add_argument("--out", help="folder for dit.safetensors and its .json")
-    train.add_argument("--checkpoint", help="resumable checkpoint file (default OUT/checkpoint.safetensors)")
-    train.add_argument("--checkpoint-every", type=int)
-    train.add_argument("--max-minutes", type=float, help="stop and save after this much wall time")
-    train.add_argument("--json", action="store_true")
+    train = command("train", "train the DiT prior on procedural clips (torchrun-ready)")
+    add_settings(train, TrainSettings)
+    train.add_argument("--json", action="store_true", help="print one JSON object")
 
-    fit = commands.add_parser("fit", help="fine-tune the prior on one clip, then regenerate it from noise")
-    fit.add_argument("path")
-    fit.add_argument("--seconds", type=float, default=60.0)
+    fit = command("fit", "fine-tune the prior on one clip, then regenerate it from noise")
+    fit.add_argument("path", help="a video or image file")
+    fit.add_argument("--seconds", type=float, default=60.0, help="wall-time budget of the fit")
     fit.add_argument("--steps", type=int, help="a step budget instead of a time budget")
-    fit.add_argument("--seed", type=int, default=0)
-    fit.add_argument("--frames", type=int, default=16)
+    fit.add_argument("--seed", type=int, default=0, help="seed of the fit and of the regeneration")
+    fit.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
     fit.add_argument("--max-side", type=int, default=64,
                      help="working size of the fit: fewer tokens buy more steps in the time budget")
     fit.add_argument("--weights", help="start from these weights instead of the shipped prior")
-    fit.add_argument("--json", action="store_true")
+    fit.add_argument("--json", action="store_true", help="print one JSON object")
 
-    evaluate = commands.add_parser("evaluate", help="denoising PSNR of the prior against classical denoisers")
+    evaluate = command("evaluate", "denoising PSNR of the prior against classical denoisers")
     evaluate.add_argument("paths", nargs="*", help="real clips to add to the held-out procedural ones")
     evaluate.add_argument("--count", type=int, default=4, help="held-out procedural clips")
-    evaluate.add_argument("--weights")
-    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--weights", help="these weights instead of the shipped prior")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     function, summary = COMMANDS[args.command]
     try:
         result = function(args)

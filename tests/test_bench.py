@@ -32,4 +32,15 @@ def test_bench_command_prints_one_json_object(capsys, monkeypatch):
 
 def test_unknown_config_is_one_error_line(capsys):
     assert main(["bench", "--config", "huge", "--quick"]) == 2
-    assert capsys.readouterr().err.startswith("error: unknown config 'huge'")
+    error = capsys.readouterr().err
+    assert error.startswith("error: argument --config: invalid choice: 'huge'") and len(error.splitlines()) == 1
+    assert all(name in error for name in ("tiny", "default", "large"))
+
+
+def test_unknown_config_is_refused_by_run_bench_too():
+    import pytest
+
+    from explainer.errors import ExplainerError
+
+    with pytest.raises(ExplainerError, match="unknown config 'huge'"):
+        run_bench(config="huge", quick=True)

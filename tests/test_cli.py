@@ -1,0 +1,83 @@
+"""The command line: the train flags are the TrainSettings fields, the README's commands parse, --help shows
+defaults and choices, and a refused flag is one error line."""
+import re
+import shlex
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from explainer.cli import build_parser, main, settings_from
+from explainer.dit import CONFIGS
+from explainer.train import TrainSettings
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def train_settings(argv) -> TrainSettings:
+    args = build_parser().parse_args(["train", *argv])
+    return settings_from(TrainSettings, args)
+
+
+def readme_train_commands() -> list[list[str]]:
+    """The arguments of every `python -m explainer train` command in the README, continuation lines joined."""
+    text = README.read_text().replace("\\\n", " ")
+    return [shlex.split(match) for match in re.findall(r"python -m explainer train( [^\n`]*)", text)]
+
+
+def test_no_flags_give_the_default_settings():
+    assert train_settings([]) == TrainSettings()
+
+
+def test_every_setting_has_a_flag_of_its_type():
+    settings = train_settings(["--config", "tiny", "--steps", "7", "--lr", "2e-4", "--noise-bias", "-0.5",
+                               "--frames-choices", "1", "4", "8", "--schedule", "cosine", "--max-minutes", "1.5",
+                               "--init", "w.safetensors", "--checkpoint-every", "3", "--log-every", "9"])
+    assert settings == TrainSettings(config="tiny", steps=7, lr=2e-4, noise_bias=-0.5, frames_choices=(1, 4, 8),
+                                     schedule="cosine", max_minutes=1.5, init="w.safetensors", checkpoint_every=3,
+                                     log_every=9)
+
+
+
+def test_every_setting_shows_in_the_train_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    for item in fields(TrainSettings):
+        assert "--" + item.name.replace("_", "-") + " " in text and item.metadata["help"].split()[0] in text
+
+
+def test_readme_training_commands_parse():
+    commands = readme_train_commands()
+    assert len(commands) >= 4
+    for argv in commands:
+        assert train_settings(argv).out.startswith("runs/stage"), argv
+    first = train_settings(readme_train_commands()[0])
+    assert (first.config, first.batch, first.reuse, first.workers, first.max_minutes) == ("default", 32, 4, 14, 8.0)
+    last = train_settings(readme_train_commands()[3])
+    assert last.init == "runs/stage3/dit.safetensors" and last.noise_bias == -0.5 and last.seed == 3
+
+
+@pytest.mark.parametrize("command", ["dissect", "bench", "denoise", "train", "fit", "evaluate"])
+def test_help_shows_defaults_and_choices(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    expected = {"dissect": ["--frames FRAMES frames sampled evenly over the clip (default: 16)"],
+                "bench": ["{" + ",".join(CONFIGS) + "}", "(default: default)"],
+                "denoise": ["{ddim,ddpm}", "{noise,clip}", "(default: ddim)", "(default: 0.6)"],
+                "train": ["{" + ",".join(CONFIGS) + "}", "{linear,cosine}", "(default: 20000)", "(default: 1 16)",
+                          "(default: runs/prior)", "(default: 0)"],
+                "fit": ["(default: 60.0)", "(default: 64)"],
+                "evaluate": ["(default: 4)"]}[command]
+    for piece in expected:
+        assert piece in text, piece
+
+
+@pytest.mark.parametrize("argv", [["bench", "--config", "huge"], ["train", "--steps", "many"],
+                                  ["denoise", "clip.mp4", "--sampler", "euler"], ["dissect"]])
+def test_a_refused_flag_is_one_error_line(argv, capsys):
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "--help" in lines[0]
