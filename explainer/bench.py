@@ -108,7 +108,7 @@ def ddim_seconds(model, grid: PatchGrid, device, steps: int) -> float:
     return timed(trajectory, device)
 
 
-def cpu_bf16_figures(model, clip, t, grid: PatchGrid, reps: int, ddim_steps: int) -> dict:
+def cpu_bf16_figures(model, clip, t, grid: PatchGrid, *, reps: int, ddim_steps: int) -> dict:
     """The opt-in bf16 autocast on an AMX CPU: its forward timed in turn with the float32 one, and a DDIM
     trajectory. Empty where the CPU has no bf16 hardware."""
     if clip.device.type != "cpu" or not cpu_supports_bf16():
@@ -161,5 +161,5 @@ def run_bench(config: str = "default", quick: bool = False) -> dict:
         "ddim_steps": ddim_steps,
         "ddim50_seconds": ddim_s * 50 / ddim_steps,
         "ddim50_scaled_from_fewer_steps": ddim_steps != 50,
-        **cpu_bf16_figures(model, clip, t, grid, reps, ddim_steps),
+        **cpu_bf16_figures(model, clip, t, grid, reps=reps, ddim_steps=ddim_steps),
     }

@@ -4,9 +4,8 @@ CUDA when present (bf16 autocast, so scaled_dot_product_attention can take its f
 float32 otherwise. Nothing in the explainer requires a GPU.
 
 On a CPU that multiplies bf16 in hardware (Intel AMX), bf16 autocast is an opt-in: `EXPLAINER_CPU_BF16=1`
-or `with cpu_bf16():`. On a 2-core AMX machine it halves a forward and takes 40% off a training step, at
-about 0.4% relative error in the output; float32 stays the default, so CPU results are exact and
-repeatable.
+or `with cpu_bf16():`. It trades a small relative error in the output for speed; float32 stays the default,
+so CPU results are exact and repeatable.
 """
 from __future__ import annotations
 

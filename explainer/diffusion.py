@@ -111,7 +111,7 @@ def sample_timesteps(batch: int, steps: int, generator, high_noise_bias: float =
     return (u * steps).long().clamp(max=steps - 1)
 
 
-def diffusion_loss(model, schedule: Schedule, x0, generator, high_noise_bias: float = 0.0):
+def diffusion_loss(model, schedule: Schedule, x0, generator, *, high_noise_bias: float = 0.0):
     """Noise clean clips to random t, ask the model for x0, score the guess by mean squared error."""
     t = sample_timesteps(x0.shape[0], schedule.steps, generator, high_noise_bias)  # (B,) on the CPU
     noise = torch.randn(x0.shape, generator=generator).to(x0.device)
@@ -161,7 +161,7 @@ def home(model, clip, device) -> torch.device:
     return clip.device if clip is not None else torch.device("cpu")
 
 
-def begin(model, schedule: Schedule, shape, steps: int, clip, strength: float, generator, device):
+def begin(model, schedule: Schedule, shape, *, steps: int, clip, strength: float, generator, device):
     """What every sampler starts from: the timesteps to visit and x_T, pure noise of `shape` or the user's
     clip noised to the first kept timestep (SDEdit). -> (timesteps, x_T)."""
     device = home(model, clip, device)
@@ -174,7 +174,7 @@ def begin(model, schedule: Schedule, shape, steps: int, clip, strength: float, g
     return timesteps, add_noise(schedule, clip.to(device), noise, timesteps[0])
 
 
-def predict(model: Model, x_t, t: int, alpha_bar, predicts: str, clip_x0: bool):
+def predict(model: Model, x_t, t: int, alpha_bar, *, predicts: str, clip_x0: bool):
     """Call the model once and return (x0_hat, eps_hat), whichever of the two it predicts."""
     t_batch = torch.full((x_t.shape[0],), t, dtype=torch.long, device=x_t.device)
     out = model(x_t, t_batch).to(x_t.dtype)
@@ -187,7 +187,7 @@ def predict(model: Model, x_t, t: int, alpha_bar, predicts: str, clip_x0: bool):
     raise ValueError(f"predicts must be 'x0' or 'eps', got {predicts!r}")
 
 
-def ddim(model: Model, schedule: Schedule, shape=None, steps: int = 50, eta: float = 0.0, clip=None,
+def ddim(model: Model, schedule: Schedule, shape=None, *, steps: int = 50, eta: float = 0.0, clip=None,
          strength: float = 1.0, seed: int = 0, generator: torch.Generator | None = None, predicts: str = "x0",
          clip_x0: bool = False, device=None) -> Iterator[Step]:
     """DDIM (Song et al. 2021), one `Step` per model call. eta = 0 is deterministic given x_T; eta = 1 is
@@ -195,13 +195,14 @@ def ddim(model: Model, schedule: Schedule, shape=None, steps: int = 50, eta: flo
     else pure noise of `shape`. Noise comes from `generator`, else a CPU generator seeded with `seed`.
     `clip_x0` clamps x0_hat to [-1, 1] (and derives eps from the clamped guess)."""
     generator = generator or cpu_generator(seed)
-    timesteps, x = begin(model, schedule, shape, steps, clip, strength, generator, device)
+    timesteps, x = begin(model, schedule, shape, steps=steps, clip=clip, strength=strength, generator=generator,
+                         device=device)
     ratio = schedule.steps // steps
     for index, t in enumerate(timesteps):
         with torch.inference_mode():
             alpha_bar = per_sample(schedule.alpha_bar(t), x)
             alpha_bar_prev = per_sample(schedule.alpha_bar(t - ratio), x)
-            x0, eps = predict(model, x, t, alpha_bar, predicts, clip_x0)
+            x0, eps = predict(model, x, t, alpha_bar, predicts=predicts, clip_x0=clip_x0)
             # sigma_t: eta scales the variance of DDPM's posterior q(x_{t-1} | x_t, x_0)
             sigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev)).sqrt()
             x_next = alpha_bar_prev.sqrt() * x0 + (1 - alpha_bar_prev - sigma**2).sqrt() * eps
@@ -211,20 +212,21 @@ def ddim(model: Model, schedule: Schedule, shape=None, steps: int = 50, eta: flo
         x = x_next
 
 
-def ddpm(model: Model, schedule: Schedule, shape=None, steps: int | None = None, clip=None, strength: float = 1.0,
+def ddpm(model: Model, schedule: Schedule, shape=None, *, steps: int | None = None, clip=None, strength: float = 1.0,
          seed: int = 0, generator: torch.Generator | None = None, predicts: str = "x0", clip_x0: bool = False,
          device=None) -> Iterator[Step]:
     """Ancestral DDPM sampling (Ho et al. 2020): each step draws x_{t-1} from the posterior
     q(x_{t-1} | x_t, x0_hat). All of the schedule's steps by default; fewer skip evenly (as DDIM does)."""
     generator = generator or cpu_generator(seed)
     steps = steps or schedule.steps
-    timesteps, x = begin(model, schedule, shape, steps, clip, strength, generator, device)
+    timesteps, x = begin(model, schedule, shape, steps=steps, clip=clip, strength=strength, generator=generator,
+                         device=device)
     ratio = schedule.steps // steps
     for index, t in enumerate(timesteps):
         with torch.inference_mode():
             alpha_bar = per_sample(schedule.alpha_bar(t), x)
             alpha_bar_prev = per_sample(schedule.alpha_bar(t - ratio), x)
-            x0, _ = predict(model, x, t, alpha_bar, predicts, clip_x0)
+            x0, _ = predict(model, x, t, alpha_bar, predicts=predicts, clip_x0=clip_x0)
             beta = 1 - alpha_bar / alpha_bar_prev  # the beta of this (possibly skipping) step
             # posterior mean: a blend of the clean-clip guess and the current sample
             mean = (alpha_bar_prev.sqrt() * beta * x0 + (1 - beta).sqrt() * (1 - alpha_bar_prev) * x) / (1 - alpha_bar)
@@ -239,7 +241,7 @@ def ddpm(model: Model, schedule: Schedule, shape=None, steps: int | None = None,
 SAMPLERS = {"ddim": ddim, "ddpm": ddpm}
 
 
-def generate(model: Model, schedule: Schedule, shape=None, sampler: str = "ddim", **options) -> torch.Tensor:
+def generate(model: Model, schedule: Schedule, shape=None, *, sampler: str = "ddim", **options) -> torch.Tensor:
     """Run a sampler to the end and return the finished clip (the last step's x_next)."""
     *_, last = SAMPLERS[sampler](model, schedule, shape, **options)
     return last.x_next

@@ -61,7 +61,7 @@ def best_nlm_psnr(noisy: np.ndarray, clean: np.ndarray) -> tuple[float, int]:
 
 
 @torch.inference_mode()
-def evaluate_clip(model, clip: torch.Tensor, name: str, snrs=SNRS, seed: int = 0, schedule=None) -> list[dict]:
+def evaluate_clip(model, clip: torch.Tensor, name: str, *, snrs=SNRS, seed: int = 0, schedule=None) -> list[dict]:
     """Rows of PSNRs (dB) for one clean clip (T, H, W, C) in [-1, 1] at each SNR."""
     schedule = schedule or get_schedule("linear")
     device = next(model.parameters()).device
@@ -97,13 +97,13 @@ def held_out_clips(count: int = 4, seed: int = 10**6) -> list[tuple[str, torch.T
     return clips
 
 
-def evaluate(model, real_paths=(), count: int = 4, snrs=SNRS, seed: int = 0) -> dict:
+def evaluate(model, real_paths=(), *, count: int = 4, snrs=SNRS, seed: int = 0) -> dict:
     from .clip import load_clip
 
     named = held_out_clips(count)
     for path in real_paths:
         named.append((Path(path).name, to_unit(load_clip(path).frames)))
-    rows = [row for name, clip in named for row in evaluate_clip(model, clip, name, snrs, seed)]
+    rows = [row for name, clip in named for row in evaluate_clip(model, clip, name, snrs=snrs, seed=seed)]
     return {"rows": rows}
 
 

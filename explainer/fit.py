@@ -31,7 +31,7 @@ class FitResult:
     losses: list = field(default_factory=list)
 
 
-def fit_clip(model: DiT, clip: torch.Tensor, seconds: float = 60.0, steps: int | None = None, seed: int = 0,
+def fit_clip(model: DiT, clip: torch.Tensor, *, seconds: float = 60.0, steps: int | None = None, seed: int = 0,
              lr: float = 7e-4, batch: int = 4, high_noise_bias: float = 0.5, schedule: Schedule | None = None,
              callback: Callable[[int, float, float], None] | None = None) -> FitResult:
     """Fine-tune a copy of `model` on one clip (T, H, W, C) in [-1, 1] for a wall-time (or step) budget.
@@ -53,7 +53,7 @@ def fit_clip(model: DiT, clip: torch.Tensor, seconds: float = 60.0, steps: int |
         warm = min(1.0, (step + 1) / 20)
         for group in optimizer.param_groups:
             group["lr"] = lr * warm
-        loss = diffusion_loss(fitted, schedule, x0, generator, high_noise_bias)
+        loss = diffusion_loss(fitted, schedule, x0, generator, high_noise_bias=high_noise_bias)
         gradient_step(optimizer, loss, fitted.parameters())
         step += 1
         losses.append(loss.item())
@@ -62,7 +62,7 @@ def fit_clip(model: DiT, clip: torch.Tensor, seconds: float = 60.0, steps: int |
     return FitResult(fitted.eval().requires_grad_(False), step, time.perf_counter() - started, losses)
 
 
-def regenerate(model: DiT, shape, steps: int = 50, seed: int = 0, schedule: Schedule | None = None) -> torch.Tensor:
+def regenerate(model: DiT, shape, *, steps: int = 50, seed: int = 0, schedule: Schedule | None = None) -> torch.Tensor:
     """A seeded DDIM run from pure noise: what the model 'remembers' of a clip of `shape`. -> (T, H, W, C)."""
     device = next(model.parameters()).device
     clip = generate(model, schedule or get_schedule("linear"), shape=(1, *shape), steps=steps, seed=seed,

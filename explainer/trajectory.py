@@ -31,7 +31,7 @@ class Trajectory:
     settings: dict = field(default_factory=dict)
 
 
-def denoise(model: DiT, clip_uint8: np.ndarray, sampler: str = "ddim", steps: int = 50, seed: int = 0,
+def denoise(model: DiT, clip_uint8: np.ndarray, *, sampler: str = "ddim", steps: int = 50, seed: int = 0,
             start: str = "noise", strength: float = 0.6, eta: float = 0.0, schedule: Schedule | None = None,
             on_step=None) -> Trajectory:
     """Run `sampler` on the clip's shape, from pure noise (start="noise") or from the clip noised to
