@@ -143,6 +143,13 @@ def leading_timesteps(schedule: Schedule, steps: int) -> list[int]:
     return [i * ratio for i in reversed(range(steps))]
 
 
+def step_alpha_bars(schedule: Schedule, t: int, steps: int, like: torch.Tensor):
+    """alpha-bar at timestep t and at the timestep a `steps`-step sampler lands on next (t - T/steps),
+    each shaped to broadcast over `like`."""
+    ratio = schedule.steps // steps
+    return per_sample(schedule.alpha_bar(t), like), per_sample(schedule.alpha_bar(t - ratio), like)
+
+
 def start_index(steps: int, strength: float) -> int:
     """SDEdit: strength in (0, 1] keeps the last round(steps * strength) steps (at least one), so 1.0
     starts at the noisiest timestep and 0.3 only at 30% of the way."""
@@ -197,11 +204,9 @@ def ddim(model: Model, schedule: Schedule, shape=None, *, steps: int = 50, eta: 
     generator = generator or cpu_generator(seed)
     timesteps, x = begin(model, schedule, shape, steps=steps, clip=clip, strength=strength, generator=generator,
                          device=device)
-    ratio = schedule.steps // steps
     for index, t in enumerate(timesteps):
         with torch.inference_mode():
-            alpha_bar = per_sample(schedule.alpha_bar(t), x)
-            alpha_bar_prev = per_sample(schedule.alpha_bar(t - ratio), x)
+            alpha_bar, alpha_bar_prev = step_alpha_bars(schedule, t, steps, x)
             x0, eps = predict(model, x, t, alpha_bar, predicts=predicts, clip_x0=clip_x0)
             # sigma_t: eta scales the variance of DDPM's posterior q(x_{t-1} | x_t, x_0)
             sigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev)).sqrt()
@@ -217,15 +222,14 @@ def ddpm(model: Model, schedule: Schedule, shape=None, *, steps: int | None = No
          device=None) -> Iterator[Step]:
     """Ancestral DDPM sampling (Ho et al. 2020): each step draws x_{t-1} from the posterior
     q(x_{t-1} | x_t, x0_hat). All of the schedule's steps by default; fewer skip evenly (as DDIM does)."""
-    generator = generator or cpu_generator(seed)
     steps = steps or schedule.steps
+    generator = generator or cpu_generator(seed)
     timesteps, x = begin(model, schedule, shape, steps=steps, clip=clip, strength=strength, generator=generator,
                          device=device)
     ratio = schedule.steps // steps
     for index, t in enumerate(timesteps):
         with torch.inference_mode():
-            alpha_bar = per_sample(schedule.alpha_bar(t), x)
-            alpha_bar_prev = per_sample(schedule.alpha_bar(t - ratio), x)
+            alpha_bar, alpha_bar_prev = step_alpha_bars(schedule, t, steps, x)
             x0, _ = predict(model, x, t, alpha_bar, predicts=predicts, clip_x0=clip_x0)
             beta = 1 - alpha_bar / alpha_bar_prev  # the beta of this (possibly skipping) step
             # posterior mean: a blend of the clean-clip guess and the current sample
