@@ -118,7 +118,23 @@ def _evaluate(args) -> dict:
     from .weights import PRIOR, load_weights
 
     model, _ = load_weights(args.weights or PRIOR)
-    return evaluate(model, args.paths, count=args.count)
+    return evaluate(model, args.paths, count=args.count, footage=args.held_out, samples=args.samples)
+
+
+def _data(args) -> dict:
+    from .data import cache_dir, fetch
+
+    manifest = fetch(args.dir)
+    return {"folder": str(args.dir or cache_dir()), **manifest}
+
+
+def _data_summary(result: dict) -> str:
+    lines = [f"real footage in {result['folder']} (sources.json says where each file came from):"]
+    lines += [f"  {r['name']}: {r['work']}; {r['licence']} (from the {r['package']} wheel, "
+              f"{r['package_licence']})" for r in result["sources"]]
+    held = result["held_out"]
+    lines.append(f"held out of training: {held['file']} frames {held['frames'][0]}-{held['frames'][1] - 1}")
+    return "\n".join(lines)
 
 
 def _evaluate_summary(result: dict) -> str:
@@ -133,6 +149,7 @@ COMMANDS = {
     "bench": (_bench, None),
     "denoise": (_denoise, _denoise_summary),
     "train": (_train, None),
+    "data": (_data, _data_summary),
     "fit": (_fit, None),
     "evaluate": (_evaluate, _evaluate_summary),
 }
@@ -223,7 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
     denoise.add_argument("--video", help="write the run (x_t | x̂0) to this .webm")
     denoise.add_argument("--json", action="store_true", help="print one JSON object")
 
-    train = command("train", "train the DiT prior on procedural clips (torchrun-ready)")
+    data = command("data", "fetch the real footage the prior trains on, with where each file came from")
+    data.add_argument("--dir", help="cache folder (default: $FILM_REEL_DATA, else ~/.cache/film-reel/data)")
+    data.add_argument("--json", action="store_true", help="print one JSON object")
+
+    train = command("train", "train the DiT prior on procedural clips or real footage (torchrun-ready)")
     add_settings(train, TrainSettings)
     train.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -241,6 +262,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = command("evaluate", "denoising PSNR of the prior against classical denoisers")
     evaluate.add_argument("paths", nargs="*", help="real clips to add to the held-out procedural ones")
     evaluate.add_argument("--count", type=int, default=4, help="held-out procedural clips")
+    evaluate.add_argument("--held-out", action="store_true",
+                          help="add the held-out scene of real footage (needs `python -m explainer data` first)")
+    evaluate.add_argument("--samples", type=int, default=0,
+                          help="also generate this many clips from pure noise and compare their statistics "
+                               "with the real clips'")
     evaluate.add_argument("--weights", help="these weights instead of the shipped prior")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     return parser

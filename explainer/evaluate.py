@@ -97,18 +97,115 @@ def held_out_clips(count: int = 4, seed: int = 10**6) -> list[tuple[str, torch.T
     return clips
 
 
-def evaluate(model, real_paths=(), *, count: int = 4, snrs=SNRS, seed: int = 0) -> dict:
+def held_out_footage(frames: int = 16, max_side: int = 128, patch=(2, 8, 8)) -> tuple[str, torch.Tensor]:
+    """The held-out scene of real footage (explainer.data.HELD_OUT) at the working size the page uses:
+    `frames` frames evenly over the scene, the longer side at most `max_side`, no crop."""
+    from .data import HELD_OUT, held_out_frames
+    from .patches import fit_size
+
+    scene = held_out_frames()
+    picks = np.linspace(0, len(scene) - 1, frames).round().astype(int)
+    height, width = fit_size(*scene.shape[1:3], max_side, patch[1], patch[2])
+    clip = np.stack([cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA) for frame in scene[picks]])
+    name, first, end = HELD_OUT
+    return f"{Path(name).stem}[{first}:{end}] (held out)", to_unit(clip)
+
+
+# --- samples from pure noise, against real footage ----------------------------------------------------
+
+SLOPE_BAND = (0.02, 0.45)  # cycles per pixel over which the power spectrum's slope is fitted
+
+
+def luminance(clip) -> np.ndarray:
+    """(T, H, W, 3) in [-1, 1] -> (T, H, W) luma (Rec. 601 weights)."""
+    clip = np.asarray(clip, np.float32)
+    return clip @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def spectral_slope(clip) -> float:
+    """The slope of the frames' radially averaged luminance power spectrum on log-log axes (power ~
+    f^slope), fitted over SLOPE_BAND and averaged over frames. Natural images sit near -2 to -3.5;
+    smoother pictures fall off faster (more negative)."""
+    slopes = []
+    for frame in luminance(clip):
+        height, width = frame.shape
+        power = np.abs(np.fft.fft2((frame - frame.mean()) * np.outer(np.hanning(height), np.hanning(width)))) ** 2
+        fy, fx = np.meshgrid(np.fft.fftfreq(height), np.fft.fftfreq(width), indexing="ij")
+        radius = np.hypot(fy, fx)
+        bins = np.linspace(*SLOPE_BAND, 16)
+        which = np.digitize(radius, bins)
+        centres, means = [], []
+        for n in range(1, len(bins)):
+            inside = which == n
+            if inside.any():
+                centres.append(radius[inside].mean())
+                means.append(power[inside].mean())
+        slopes.append(np.polyfit(np.log(centres), np.log(np.maximum(means, 1e-20)), 1)[0])
+    return float(np.mean(slopes))
+
+
+def frame_correlation(clip) -> float:
+    """Mean correlation of consecutive frames' luminance: near 1 for a steady shot, lower for fast motion
+    or flicker; NaN for a one-frame clip."""
+    frames = luminance(clip).reshape(len(clip), -1)
+    if len(frames) < 2:
+        return float("nan")
+    return float(np.mean([np.corrcoef(a, b)[0, 1] for a, b in zip(frames[:-1], frames[1:])]))
+
+
+@torch.inference_mode()
+def generation(model, real: list[tuple[str, torch.Tensor]], *, samples: int = 3, shape=(16, 72, 128),
+               steps: int = 50) -> dict:
+    """Spectral slope and consecutive-frame correlation of `samples` DDIM runs from pure noise (seeds 0..),
+    beside the same for the real clips resized to the same working size."""
+    from .diffusion import generate
+
+    device = next(model.parameters()).device
+    frames, height, width = shape
+
+    def stats(clip):
+        return {"spectral_slope": round(spectral_slope(clip), 3),
+                "frame_correlation": round(frame_correlation(clip), 3)}
+
+    generated = [stats(generate(model, get_schedule("linear"), shape=(1, *shape, 3), steps=steps, seed=seed,
+                                clip_x0=True, device=device)[0].clamp(-1, 1).cpu().numpy())
+                 for seed in range(samples)]
+    references = {}
+    for name, clip in real:
+        picks = np.linspace(0, len(clip) - 1, frames).round().astype(int)
+        resized = np.stack([cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+                            for frame in clip.numpy()[picks]])
+        references[name] = stats(resized)
+    return {"shape": list(shape), "steps": steps, "samples": generated, "real": references}
+
+
+def evaluate(model, real_paths=(), *, count: int = 4, snrs=SNRS, seed: int = 0, footage: bool = False,
+             samples: int = 0) -> dict:
+    """Rows of PSNRs for the held-out procedural clips, the real clips at `real_paths` and (with `footage`)
+    the held-out scene of real footage; with `samples`, the statistics of samples from pure noise."""
     from .clip import load_clip
 
     named = held_out_clips(count)
-    for path in real_paths:
-        named.append((Path(path).name, to_unit(load_clip(path).frames)))
+    real = [(Path(path).name, to_unit(load_clip(path).frames)) for path in real_paths]
+    if footage:
+        real.insert(0, held_out_footage())
+    named += real
     rows = [row for name, clip in named for row in evaluate_clip(model, clip, name, snrs=snrs, seed=seed)]
-    return {"rows": rows}
+    result = {"rows": rows}
+    if samples:
+        result["generation"] = generation(model, real, samples=samples)
+    return result
 
 
 def format_table(result: dict) -> str:
     header = "| clip | SNR | noisy | NL-means | best blur | DiT x̂0 |\n|---|---|---|---|---|---|"
     lines = [f"| {r['clip']} | {r['snr']:g} | {r['noisy_psnr_db']:.1f} | {r['nlm_psnr_db']:.1f} | "
              f"{r['blur_psnr_db']:.1f} | **{r['dit_psnr_db']:.1f}** |" for r in result["rows"]]
+    if "generation" in result:
+        made = result["generation"]
+        lines.append("\n| from pure noise | spectral slope | consecutive-frame correlation |\n|---|---|---|")
+        lines += [f"| sample, seed {n} | {g['spectral_slope']:.2f} | {g['frame_correlation']:.2f} |"
+                  for n, g in enumerate(made["samples"])]
+        lines += [f"| {name} (real) | {g['spectral_slope']:.2f} | {g['frame_correlation']:.2f} |"
+                  for name, g in made["real"].items()]
     return "\n".join([header, *lines])

