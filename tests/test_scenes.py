@@ -4,6 +4,8 @@ import pytest
 
 from explainer.errors import ExplainerError
 from explainer.scenes import MOTIONS, make_clip, random_clip_shape
+from explainer.scenes.motions import affine, compose, invert
+from explainer.scenes.sprites import make_sprite, paint_sprite
 
 
 def mean_frame_change(clip):
@@ -77,3 +79,22 @@ def test_random_clip_shape_gives_multiples_and_varied_aspects():
     assert any(r > 1.5 for r in ratios) and any(r < 0.67 for r in ratios) and 1.0 in ratios
     assert len(ratios) >= 8
     assert {frames for frames, _, _ in shapes} == {1, 16}
+
+
+def test_affine_maps_compose_with_their_inverse_to_the_identity():
+    maps = affine(np.array([[10.0, 4.0], [3.0, -2.0]]), np.array([0.3, -1.2]), np.array([1.5, 0.7]), (2.0, 5.0))
+    identity = np.broadcast_to(np.eye(2, 3), maps.shape)
+    assert np.allclose(compose(maps, invert(maps)), identity)
+    assert np.allclose(compose(invert(maps), maps), identity)
+
+
+def test_a_sprite_paints_only_within_its_reach():
+    sprite = make_sprite(np.random.default_rng(4), radius=6)
+    frames = np.zeros((2, 40, 40, 3), np.float32)
+    middle = (sprite.rgba.shape[0] - 1) / 2
+    paint_sprite(frames, sprite, affine([[12.0, 12.0], [27.0, 25.0]], 0, 1, (middle, middle)))
+    ys, xs = np.mgrid[:40, :40]
+    for frame, (x, y) in zip(frames, [(12, 12), (27, 25)]):
+        painted = np.abs(frame).sum(-1) > 0
+        assert painted.any()
+        assert np.hypot(ys - y, xs - x)[painted].max() <= sprite.reach + 1.5
