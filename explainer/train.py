@@ -223,6 +223,8 @@ def train(settings: TrainSettings, command: str = "") -> dict:
     schedule = get_schedule(settings.schedule)
     data = torch.utils.data.DataLoader(
         stream, batch_size=None, num_workers=settings.workers, persistent_workers=settings.workers > 0,
+        # footage was resized by OpenCV's thread pool in this process; a forked worker can hang on that pool
+        multiprocessing_context="spawn" if settings.workers and settings.data == "footage" else None,
         prefetch_factor=4 if settings.workers else None, pin_memory=device.type == "cuda")
     generator = cpu_generator(settings.seed * 7919 + rank + step)
     started, losses, batches = time.perf_counter(), [], iter(data)

