@@ -4,6 +4,7 @@ it then makes from pure noise. The page's section 7 and `python -m explainer fit
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,18 +32,36 @@ class FitResult:
     losses: list = field(default_factory=list)
 
 
+PARTS = ("all", "adaln")  # what a fit trains: every weight, or only the timestep-steered adaLN and final layers
+
+
+def trainable(model: DiT, parts: str) -> list[torch.nn.Parameter]:
+    """The parameters a fit of `parts` trains (the rest stay as the prior has them)."""
+    if parts == "all":
+        return list(model.parameters())
+    if parts == "adaln":
+        return [p for name, p in model.named_parameters() if ".adaLN." in name or name.startswith("final.")]
+    raise ValueError(f"parts must be one of {PARTS}, got {parts!r}")
+
+
 def fit_clip(model: DiT, clip: torch.Tensor, *, seconds: float = 60.0, steps: int | None = None, seed: int = 0,
              lr: float = 7e-4, batch: int = 4, high_noise_bias: float = 0.5, schedule: Schedule | None = None,
+             parts: str = "all", decay: float = 1.0,
              callback: Callable[[int, float, float], None] | None = None) -> FitResult:
     """Fine-tune a copy of `model` on one clip (T, H, W, C) in [-1, 1] for a wall-time (or step) budget.
 
     Each step noises `batch` copies of the clip to random timesteps bent towards high noise — where a model
     must remember the clip rather than read it off its input — and regresses x0. `callback(step, loss,
-    elapsed)` is called after every step (the page draws a live loss curve from it)."""
+    elapsed)` is called after every step (the page draws a live loss curve from it). `parts` picks the
+    weights that train; `decay` is where the learning rate ends, as a fraction of `lr`, by a cosine over the
+    budget (1: constant)."""
     schedule = schedule or get_schedule("linear")
     device = next(model.parameters()).device
-    fitted = copy.deepcopy(model).train().requires_grad_(True)
-    optimizer = torch.optim.AdamW(fitted.parameters(), lr=lr, weight_decay=0.0, betas=(0.9, 0.99))
+    fitted = copy.deepcopy(model).train().requires_grad_(False)
+    parameters = trainable(fitted, parts)
+    for parameter in parameters:
+        parameter.requires_grad_(True)
+    optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=0.0, betas=(0.9, 0.99))
     generator = cpu_generator(seed)
     x0 = clip.to(device).unsqueeze(0).expand(batch, *clip.shape)
     losses, step, started = [], 0, time.perf_counter()
@@ -50,11 +69,12 @@ def fit_clip(model: DiT, clip: torch.Tensor, *, seconds: float = 60.0, steps: in
         elapsed = time.perf_counter() - started
         if (steps is not None and step >= steps) or (steps is None and elapsed >= seconds):
             break
-        warm = min(1.0, (step + 1) / 20)
+        spent = min(1.0, step / steps if steps is not None else elapsed / seconds)
+        warm = min(1.0, (step + 1) / 20) * (decay + (1 - decay) * 0.5 * (1 + math.cos(math.pi * spent)))
         for group in optimizer.param_groups:
             group["lr"] = lr * warm
         loss = diffusion_loss(fitted, schedule, x0, generator, high_noise_bias=high_noise_bias)
-        gradient_step(optimizer, loss, fitted.parameters())
+        gradient_step(optimizer, loss, parameters)
         step += 1
         losses.append(loss.item())
         if callback is not None:

@@ -217,3 +217,18 @@ def test_fit_command_json(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)
     assert report["steps"] == 3 and {"seconds", "final_loss", "regen_psnr_db"} <= report.keys()
+
+
+def test_a_fit_of_the_adaln_parts_leaves_every_other_weight_as_the_prior_has_it():
+    from explainer.fit import trainable
+
+    prior = build_dit("tiny", seed=3)
+    clip = to_unit(make_clip(2, 16, 16, seed=1))
+    fitted = fit_clip(prior, clip, steps=3, parts="adaln", lr=1e-2, decay=0.1).model
+    names = {name for name, p in prior.named_parameters() if any(p is q for q in trainable(prior, "adaln"))}
+    assert names and all(".adaLN." in n or n.startswith("final.") for n in names)
+    before, after = dict(prior.named_parameters()), dict(fitted.named_parameters())
+    changed = {name for name in before if not torch.equal(before[name], after[name])}
+    assert changed and changed <= names
+    with pytest.raises(ValueError):
+        trainable(prior, "some")
