@@ -168,6 +168,9 @@ def _read_video(path: Path, wanted: int, max_decode_frames: int, max_decode_seco
         if not container.streams.video:
             raise ClipError(f"{path.name} has no video track")
         stream = container.streams.video[0]
+        if stream.codec_context is None:  # a codec FFmpeg does not know, or a damaged codec id
+            raise ClipError(f"{path.name}: its video track's codec is unknown or damaged, so it cannot be "
+                            "decoded (try re-encoding it as H.264 mp4 or VP9 webm)")
         kind = "animation" if "gif" in container.format.name else "video"
         _check_dimensions(stream.codec_context.width, stream.codec_context.height, path.name)
         presentation, truncated = _presentation_times(container, stream, max_decode_frames)

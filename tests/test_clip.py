@@ -178,6 +178,16 @@ def put(path, data: bytes):
     return path
 
 
+def unknown_codec_webm(folder):
+    """A webm whose codec id is damaged (V_VP9 -> V_QQQ): FFmpeg opens the track but knows no decoder."""
+    from explainer.video import write_webm
+
+    path = write_webm(folder / "codec.webm", moving_frames())
+    data = path.read_bytes()
+    assert data.count(b"V_VP9") == 1
+    return put(path, data.replace(b"V_VP9", b"V_QQQ"))
+
+
 BAD_INPUTS = {
     "missing": lambda d: d / "does-not-exist.mp4",
     "directory": lambda d: d,
@@ -185,6 +195,7 @@ BAD_INPUTS = {
     "text named mp4": lambda d: put(d / "notes.mp4", b"this is not a video\n" * 50),
     "truncated mp4": lambda d: _truncate(write_video(d / "cut.mp4", moving_frames(), "mp4v"), 0.4),
     "undecodable frames": garbage_frames_avi,
+    "unknown codec": unknown_codec_webm,
     "zero-size image": lambda d: put(d / "zero.png", png_header(0, 0)),
     "gigantic image": lambda d: put(d / "huge.png", png_header(100_000, 100_000)),
     "gigantic video": lambda d: put(d / "huge.y4m",
