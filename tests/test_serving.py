@@ -375,6 +375,32 @@ def test_bad_uploads_get_a_readable_message_and_the_page_keeps_working(served, t
     assert summary_of(served.client().predict(good, api_name="/dissect"))["tokens"] > 0
 
 
+@pytest.mark.slow
+def test_damaged_uploads_read_or_get_a_readable_message_within_the_decode_budget(served, tmp_path, visitor_files):
+    """The seeded mutations of the fuzz test (one of each kind a clip), uploaded: each is read or refused
+    with a readable message, none holds the model slot past the reader's decode budget, and the page
+    keeps working."""
+    from test_fuzz import fuzz_cases
+
+    from explainer.clip import MAX_DECODE_SECONDS
+
+    client = served.client()
+    outcomes = []
+    for path in fuzz_cases(tmp_path)[::2]:
+        began = time.perf_counter()
+        try:
+            summary = summary_of(client.predict(handle_file(str(path)), api_name="/dissect"))
+            outcome = f"read, {summary['tokens']} tokens"
+        except AppError as refused:
+            assert readable(str(refused)), f"{path.name}: {refused!r}"
+            outcome = f"refused: {refused}"
+        seconds = time.perf_counter() - began
+        assert seconds < MAX_DECODE_SECONDS + 15, f"{path.name} held the slot {seconds:.0f} s"
+        outcomes.append((path.name, outcome, round(seconds, 1)))
+    print("\ndamaged uploads:", *outcomes, sep="\n  ")
+    assert summary_of(client.predict(handle_file(str(visitor_files[0])), api_name="/dissect"))["tokens"] > 0
+
+
 def test_a_clip_deleted_before_it_is_read_again_is_a_readable_message(served, visitor_files, tmp_path):
     """The missing-file case as it happens on a server: the upload a session is showing has been swept
     (it outlived --keep-files) when the visitor cuts it again."""
