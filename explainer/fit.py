@@ -45,12 +45,13 @@ def trainable(model: DiT, parts: str) -> list[torch.nn.Parameter]:
 
 
 def fit_clip(model: DiT, clip: torch.Tensor, *, seconds: float = 60.0, steps: int | None = None, seed: int = 0,
-             lr: float = 7e-4, batch: int = 4, high_noise_bias: float = 0.5, schedule: Schedule | None = None,
+             lr: float = 7e-4, batch: int = 2, high_noise_bias: float = 0.5, schedule: Schedule | None = None,
              parts: str = "all", decay: float = 1.0,
              callback: Callable[[int, float, float], None] | None = None) -> FitResult:
     """Fine-tune a copy of `model` on one clip (T, H, W, C) in [-1, 1] for a wall-time (or step) budget.
 
-    Each step noises `batch` copies of the clip to random timesteps bent towards high noise — where a model
+    Each step noises `batch` copies of the clip (two: on a CPU more, smaller steps learn a clip faster than
+    fewer, larger ones) to random timesteps bent towards high noise — where a model
     must remember the clip rather than read it off its input — and regresses x0. `callback(step, loss,
     elapsed)` is called after every step (the page draws a live loss curve from it). `parts` picks the
     weights that train; `decay` is where the learning rate ends, as a fraction of `lr`, by a cosine over the
