@@ -64,11 +64,17 @@ def load_weights(path, device=None) -> tuple[DiT, dict]:
 
 def training_minutes(card: dict) -> float:
     """Wall time that made these weights, in minutes: their own run plus every run they continued from."""
-    seconds = 0.0
+    return sum(training_minutes_by_data(card).values())
+
+
+def training_minutes_by_data(card: dict) -> dict[str, float]:
+    """The same wall time split by what the runs trained on: {"footage": ..., "procedural": ...} minutes."""
+    minutes = {"footage": 0.0, "procedural": 0.0}
     while card:
-        seconds += float(card.get("wall_time_s", 0.0))
+        kind = "footage" if (card.get("settings") or {}).get("data") == "footage" else "procedural"
+        minutes[kind] += float(card.get("wall_time_s", 0.0)) / 60
         card = card.get("init")
-    return seconds / 60
+    return minutes
 
 
 @lru_cache(maxsize=2)

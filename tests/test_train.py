@@ -46,6 +46,14 @@ def test_training_minutes_add_up_the_whole_lineage():
     assert training_minutes({"wall_time_s": 90.0}) == pytest.approx(1.5)
 
 
+def test_training_minutes_split_by_what_each_run_trained_on():
+    from explainer.weights import training_minutes_by_data
+
+    card = {"wall_time_s": 600.0, "settings": {"data": "footage"},
+            "init": {"wall_time_s": 480.0, "settings": {"data": "procedural"}, "init": {"wall_time_s": 120.0}}}
+    assert training_minutes_by_data(card) == pytest.approx({"footage": 10.0, "procedural": 10.0})
+
+
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "no sidecar", "bad sidecar"])
 def test_damaged_weights_fail_with_a_clear_message(tmp_path, damage):
     path = save_weights(build_dit("tiny"), tmp_path / "w.safetensors")

@@ -347,9 +347,10 @@ def denoising_section(reel_state: gr.State, run: gr.State, fitted: gr.State) -> 
                 "neighbours, so no seam is left to one side alone); the sampler steps a little towards "
                 "that guess, and the DiT guesses again. Press "
                 "Play to watch the guess sharpen while the map follows the whole noisy reel, squeezed to "
-                "two directions, on its way back. This small DiT learned from made-up clips only, so from "
-                "pure noise it paints a patchwork of soft colours; start from your clip to see it clean "
-                "what it is given.")
+                "two directions, on its way back. This small DiT has seen a few minutes of real footage "
+                "and photographs beside made-up clips, a sliver of what a real video model learns from: "
+                "from pure noise it paints textures with the grain of real footage but nothing you would "
+                "recognise; start from your clip to see it clean what it is given.")
         api_clip = gr.File(visible=False, file_types=CLIP_TYPES, type="filepath",
                            label="clip file (API calls only)")
         with gr.Row(equal_height=False):
