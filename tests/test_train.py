@@ -78,19 +78,27 @@ def test_shipped_prior_loads_offline():
     assert PRIOR.stat().st_size <= 20 * 2**20
 
 
-def test_shipped_prior_beats_the_best_blur():
-    """The prior's bar: its x̂0 beats the best Gaussian blur at every noise level on held-out procedural
-    clips, and on the real test clips (where present) at SNR 1 and below."""
+def test_shipped_prior_beats_the_classical_denoisers():
+    """The prior's bar. On real footage it never trained on (the test clips where present, the held-out
+    scene where `python -m explainer data` has fetched it) its x̂0 beats the best Gaussian blur by at least
+    0.5 dB and non-local means at every noise level. On held-out procedural clips, whose margins are thin
+    now that it trains mostly on real footage, it beats non-local means and stays within 0.5 dB of the
+    best blur."""
     if not PRIOR.exists():
         pytest.skip("no prior shipped in assets/")
+    from explainer.data import cache_dir
+
     model = load_weights(PRIOR)[0]
-    rows = evaluate(model)["rows"]
+    procedural = evaluate(model)["rows"]
     real = [TESTDATA / name for name in ("realshort.mp4", "newtonscradle.gif") if (TESTDATA / name).exists()]
-    rows += evaluate(model, real, count=0, snrs=(1.0, 0.25))["rows"]
-    assert len(rows) == 12 + 2 * len(real)
-    losing = [(r["clip"], r["snr"], r["dit_psnr_db"], r["blur_psnr_db"]) for r in rows
-              if not r["dit_psnr_db"] > r["blur_psnr_db"]]
-    assert not losing, losing
+    fetched = (cache_dir() / "sources.json").exists()
+    footage = evaluate(model, real, count=0, footage=fetched)["rows"]
+    assert len(procedural) == 12 and len(footage) == 3 * (len(real) + fetched)
+    short = [(r["clip"], r["snr"], r["dit_psnr_db"], r["blur_psnr_db"], r["nlm_psnr_db"]) for r in footage
+             if not (r["dit_psnr_db"] >= r["blur_psnr_db"] + 0.5 and r["dit_psnr_db"] > r["nlm_psnr_db"])]
+    short += [(r["clip"], r["snr"], r["dit_psnr_db"], r["blur_psnr_db"], r["nlm_psnr_db"]) for r in procedural
+              if not (r["dit_psnr_db"] > r["blur_psnr_db"] - 0.5 and r["dit_psnr_db"] > r["nlm_psnr_db"])]
+    assert not short, short
 
 
 def test_checkpoint_round_trips_weights_ema_and_optimizer(tmp_path):
