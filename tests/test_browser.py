@@ -347,3 +347,32 @@ def test_sections_6_to_8_fit_a_phone(browser, url):
         height = phone.evaluate(f"() => {player('denoising')}.querySelector('.fr-plot').clientHeight")
         assert height >= 600  # the phone layout: pictures above the map
         screenshot_sections_6_to_8(phone, SHOTS / "sections_6_8_phone.png")
+
+
+# --- for everyone ---------------------------------------------------------------------------------------
+
+def serious_violations(tab) -> list:
+    """axe-core's scan of the page as it stands: the rules broken at 'serious' or 'critical' impact."""
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright", reason="axe-playwright-python is not installed")
+    violations = axe.Axe().run(tab).response["violations"]
+    return [(v["id"], v["impact"], [node["target"] for node in v["nodes"]][:3]) for v in violations
+            if v["impact"] in ("serious", "critical")]
+
+
+def test_an_accessibility_scan_finds_nothing_serious_on_desktop_or_phone(browser, url):
+    """Every section drawn (scrolled through), then axe-core: no serious or critical violation at either
+    width. Gradio leaves a picture shown in a button unnamed; the page names it from its block's label."""
+    desktop = desktop_page(browser, url)
+    try:
+        wait_drawn(desktop, "amoeba-tube", 1)
+        scroll_through(desktop)
+        assert not serious_violations(desktop)
+        named = desktop.evaluate("() => [...document.querySelectorAll('#filmstrip button img, #cut-frame button img')]"
+                                 ".map(img => [img.closest('button').getAttribute('aria-label'), img.alt])")
+        assert len(named) == 2, named
+        assert named and all(label and alt == label for label, alt in named), named
+    finally:
+        desktop.context.close()
+    with phone_page(browser, url) as phone:
+        scroll_through(phone)
+        assert not serious_violations(phone)

@@ -141,7 +141,7 @@ def film_reel_section() -> SimpleNamespace:
                 facts = gr.HTML("<div class='fr-empty'>Loading the sample clip…</div>", elem_id="facts",
                                 label="what the clip is (chips)")
         filmstrip = gr.Image(label="The reel: the sampled frames, their times in the clip on the edge",
-                             show_label=False, interactive=False, format="png", elem_classes="fr-reel",
+                             interactive=False, format="png", elem_classes="fr-reel",
                              elem_id="filmstrip", buttons=["download", "fullscreen"])
         with gr.Accordion("The numbers, as data", open=False):
             summary = gr.JSON(label="What the clip became", elem_id="summary")

@@ -49,5 +49,6 @@ def player_js() -> str:
 
 
 def launch_options() -> dict:
-    """What `launch()` needs besides host and port: the theme and the page's CSS."""
-    return dict(theme=film_theme(), css=page_css())
+    """What `launch()` needs besides host and port: the theme, the page's CSS, and the script that names
+    the pictures Gradio leaves unnamed (accessibility.js)."""
+    return dict(theme=film_theme(), css=page_css(), js=(STATIC / "accessibility.js").read_text())
