@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import platform
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -146,7 +147,16 @@ def _recent_loss(losses) -> float:
 
 
 def _device_name(device) -> str:
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    """The GPU's name, or the CPU's model and the cores torch uses ("cpu: AMD EPYC, 2 threads")."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    model = platform.processor() or "unknown model"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"cpu: {model}, {torch.get_num_threads()} threads"
 
 
 @dataclass

@@ -143,6 +143,7 @@ def test_train_writes_weights_and_resumes(tmp_path):
     card = json.loads((tmp_path / "dit.json").read_text())
     for key in ("config", "training_steps", "data_seed", "final_loss", "wall_time_s", "device", "command"):
         assert key in card
+    assert card["device"].startswith("cpu: ") and "threads" in card["device"]  # which CPU, not just "cpu"
     settings.steps = 6
     assert train(settings)["steps"] == 6  # picked up at step 4 from the checkpoint
     assert json.loads((tmp_path / "dit.json").read_text())["training_steps"] == 6
