@@ -54,8 +54,11 @@ def test_readme_training_commands_parse():
         assert train_settings(argv).out.startswith("runs/stage"), argv
     first = train_settings(readme_train_commands()[0])
     assert (first.config, first.batch, first.reuse, first.workers, first.max_minutes) == ("default", 32, 4, 14, 8.0)
-    last = train_settings(readme_train_commands()[3])
-    assert last.init == "runs/stage3/dit.safetensors" and last.noise_bias == -0.5 and last.seed == 3
+    fourth = train_settings(readme_train_commands()[3])
+    assert fourth.init == "runs/stage3/dit.safetensors" and fourth.noise_bias == -0.5 and fourth.seed == 3
+    on_footage = [train_settings(argv) for argv in commands[4:]]
+    assert on_footage and all(s.data == "footage" for s in on_footage)
+    assert on_footage[0].init == "runs/stage4/dit.safetensors" and on_footage[-1].init == "runs/stage5/dit.safetensors"
 
 
 @pytest.mark.parametrize("command", ["dissect", "bench", "denoise", "train", "fit", "evaluate"])
