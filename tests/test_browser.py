@@ -49,7 +49,7 @@ def desktop_page(browser, url):
     collected in its `errors`."""
     opened = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     opened.errors = []
-    opened.on("pageerror", lambda error: opened.errors.append(str(error)))
+    opened.on("pageerror", lambda error: opened.errors.append(f"{error}: {(error.stack or '')[:400]}"))
     opened.on("console", lambda message: opened.errors.append(message.text)
               if message.type == "error" and "figure could not be drawn" in message.text else None)
     opened.goto(url)

@@ -65,6 +65,7 @@ async function draw() {
     element.dataset.drawStart = String(Math.round(started));
     element.dataset.drawnAt = String(Math.round(performance.now()));
     el.on('plotly_animatingframe', (event) => { element.dataset.frame = String(event.name); });
+    el.on('plotly_animationinterrupted', () => { window.frInterruptedAt = performance.now(); });
     el.on('plotly_buttonclicked', (event) => {
       // Play at the last frame starts again from the first
       if (event.button && /Play/.test(event.button.label) && element.dataset.frame === String(el._frLast)) {
@@ -78,6 +79,17 @@ async function draw() {
     drawing = false;
     if (dirty && near) setTimeout(draw, 0);
   }
+}
+
+if (!window.frQuietInterruptions) {
+  // plotly.js rejects the promise of an interrupted animation with no reason, also one its own Play button
+  // started (Play at the last frame restarts from the first, interrupting it): that is no error
+  window.frQuietInterruptions = true;
+  window.addEventListener('unhandledrejection', (event) => {
+    if (event.reason === undefined && performance.now() - (window.frInterruptedAt || -1e9) < 2000) {
+      event.preventDefault();
+    }
+  });
 }
 
 if ('IntersectionObserver' in window) {
