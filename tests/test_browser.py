@@ -110,8 +110,10 @@ def click_picture(tab, elem_id: str, x: float, y: float):
     (Gradio ignores clicks on a picture whose pixels have not arrived: it cannot say which pixel was hit)."""
     picture = tab.locator(f"#{elem_id} img").first
     picture.scroll_into_view_if_needed()
-    tab.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=picture.element_handle(),
-                          timeout=TIMEOUT_MS)
+    # looked up afresh on every poll: Gradio replaces the <img> when a new picture arrives, and a handle to
+    # the old one would never finish loading
+    tab.wait_for_function(f"() => {{ const img = document.querySelector('#{elem_id} img'); "
+                          "return img && img.complete && img.naturalWidth > 0; }", timeout=TIMEOUT_MS)
     box = picture.bounding_box()
     picture.click(position={"x": box["width"] * x, "y": box["height"] * y})
 
