@@ -26,7 +26,6 @@ def to_pixels(values) -> np.ndarray:
 def psnr_db(estimate, reference) -> float:
     """Peak signal-to-noise ratio of two clips in [-1, 1] (peak-to-peak 2), in dB; the estimate is clipped
     to the range first, as its pixels would be."""
-    estimate = torch.as_tensor(np.asarray(estimate) if not isinstance(estimate, torch.Tensor) else estimate)
-    reference = torch.as_tensor(np.asarray(reference) if not isinstance(reference, torch.Tensor) else reference)
-    mse = torch.mean((estimate.float().cpu().clamp(-1, 1) - reference.float().cpu()) ** 2).item()
+    estimate, reference = (torch.as_tensor(values).detach().float().cpu() for values in (estimate, reference))
+    mse = torch.mean((estimate.clamp(-1, 1) - reference) ** 2).item()
     return float("inf") if mse == 0 else 10 * math.log10(4 / mse)
