@@ -109,11 +109,14 @@ def click_picture(tab, elem_id: str, x: float, y: float):
     """Click an image component at (x, y), fractions of its width and height, once its picture has loaded
     (Gradio ignores clicks on a picture whose pixels have not arrived: it cannot say which pixel was hit)."""
     picture = tab.locator(f"#{elem_id} img").first
-    picture.scroll_into_view_if_needed()
     # looked up afresh on every poll: Gradio replaces the <img> when a new picture arrives, and a handle to
-    # the old one would never finish loading
+    # the old one would never finish loading; Gradio's picture is loading="lazy", so the new one is brought
+    # into view too, or the browser may never fetch it
     tab.wait_for_function(f"() => {{ const img = document.querySelector('#{elem_id} img'); "
-                          "return img && img.complete && img.naturalWidth > 0; }", timeout=TIMEOUT_MS)
+                          "if (!img) return false; if (img.complete && img.naturalWidth > 0) return true; "
+                          "img.scrollIntoView({block: 'center'}); return false; }", timeout=TIMEOUT_MS,
+                          polling=250)
+    picture.scroll_into_view_if_needed()
     box = picture.bounding_box()
     picture.click(position={"x": box["width"] * x, "y": box["height"] * y})
 
