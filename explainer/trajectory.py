@@ -1,5 +1,6 @@
-"""The reverse process on one clip, kept whole so the page can replay it: every x_t and every x̂0, a 2D map
-of the path from clip to noise and back, and where a chosen patch looks at a chosen step.
+"""The reverse process on one clip, step by step as it is computed and kept whole so the page can replay it:
+every x_t and every x̂0, a 2D map of the path from noise to the clip, how much each guess changed and at
+which scale, and where a chosen patch looks at a chosen step.
 
 No Gradio and no Plotly here: clips in, numpy arrays out.
 """
@@ -31,12 +32,27 @@ class Trajectory:
     settings: dict = field(default_factory=dict)
 
 
-def denoise(model: DiT, clip_uint8: np.ndarray, *, sampler: str = "ddim", steps: int = 50, seed: int = 0,
-            start: str = "noise", strength: float = 0.6, eta: float = 0.0, schedule: Schedule | None = None,
-            on_step=None) -> Trajectory:
+@dataclass
+class Shown:
+    """One step of a run as the page shows it: the pixels of x_t and of the guess x̂0 (T, H, W, 3) uint8,
+    how much of x_t is still noise (SNR), the guess against the clip, and (last step only) the finished clip."""
+
+    index: int
+    total: int
+    t: int
+    x_t: np.ndarray
+    x0_hat: np.ndarray
+    snr: float
+    psnr_db: float
+    latent: torch.Tensor = field(repr=False)   # the float x_t, for attention maps
+    final: np.ndarray | None = None
+
+
+def denoise_steps(model: DiT, clip_uint8: np.ndarray, *, sampler: str = "ddim", steps: int = 50, seed: int = 0,
+                  start: str = "noise", strength: float = 0.6, eta: float = 0.0, schedule: Schedule | None = None):
     """Run `sampler` on the clip's shape, from pure noise (start="noise") or from the clip noised to
-    `strength` (start="clip", SDEdit). The same seed gives the same trajectory. `on_step(index, total)`
-    reports progress."""
+    `strength` (start="clip", SDEdit), yielding each step as it is computed (`Shown`). The same seed gives
+    the same steps."""
     schedule = schedule or get_schedule("linear")
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {sorted(SAMPLERS)}")
@@ -49,43 +65,74 @@ def denoise(model: DiT, clip_uint8: np.ndarray, *, sampler: str = "ddim", steps:
         options.update(clip=x0.to(device), strength=strength)
     else:
         options["shape"] = tuple(x0.shape)
-    timesteps, noisy, guesses, snrs, psnrs, latents, last = [], [], [], [], [], [], None
     for step in SAMPLERS[sampler](model, schedule, **options):
-        timesteps.append(int(step.t))
-        latents.append(step.x_t[0].detach().cpu())
-        noisy.append(to_pixels(step.x_t[0]))
-        guesses.append(to_pixels(step.x0_hat[0]))
-        snrs.append(float(schedule.snr(step.t)))
-        psnrs.append(psnr_db(step.x0_hat[0], x0[0]))
-        last = step
+        last = step.index == step.total - 1
+        yield Shown(step.index, step.total, int(step.t), to_pixels(step.x_t[0]), to_pixels(step.x0_hat[0]),
+                    float(schedule.snr(step.t)), psnr_db(step.x0_hat[0], x0[0]), step.x_t[0].detach().cpu(),
+                    to_pixels(step.x_next[0]) if last else None)
+
+
+def run_settings(sampler: str, steps: int, seed: int, start: str, strength: float, eta: float) -> dict:
+    """A run's settings as its Trajectory keeps them (strength 1 from pure noise)."""
+    return {"sampler": sampler, "steps": steps, "seed": seed, "start": start,
+            "strength": strength if start == "clip" else 1.0, "eta": eta}
+
+
+def collect(shown: list[Shown], settings: dict) -> Trajectory:
+    """The steps of a finished run as one Trajectory."""
+    return Trajectory([s.t for s in shown], np.stack([s.x_t for s in shown]), np.stack([s.x0_hat for s in shown]),
+                      shown[-1].final, [s.snr for s in shown], [s.psnr_db for s in shown],
+                      [s.latent for s in shown], settings)
+
+
+def denoise(model: DiT, clip_uint8: np.ndarray, *, sampler: str = "ddim", steps: int = 50, seed: int = 0,
+            start: str = "noise", strength: float = 0.6, eta: float = 0.0, schedule: Schedule | None = None,
+            on_step=None) -> Trajectory:
+    """`denoise_steps` run to the end and kept whole. `on_step(index, total)` reports progress."""
+    shown = []
+    for step in denoise_steps(model, clip_uint8, sampler=sampler, steps=steps, seed=seed, start=start,
+                              strength=strength, eta=eta, schedule=schedule):
+        shown.append(step)
         if on_step is not None:
             on_step(step.index + 1, step.total)
-    return Trajectory(timesteps, np.stack(noisy), np.stack(guesses), to_pixels(last.x_next[0]), snrs, psnrs,
-                      latents, {"sampler": sampler, "steps": steps, "seed": seed, "start": start,
-                                "strength": strength if start == "clip" else 1.0, "eta": eta})
+    return collect(shown, run_settings(sampler, steps, seed, start, strength, eta))
 
 
-def trajectory_map(trajectory: Trajectory, clip_uint8: np.ndarray | None = None) -> dict:
-    """A 2D projection of every x_t and x̂0 (and the clip), on the two principal axes of the x_t path.
+class PathMap:
+    """A 2D map of a run that can be drawn while it runs, on axes fixed by its first step. Up: along the
+    clip (its pixels as one direction); across: along the part of the first x_t that is not the clip (the
+    starting noise). A reel's place is its length along each, per pixel, in [-1, 1] units: the clip sits
+    at (0, its RMS), pure noise near (1, 0)."""
 
-    The axes come from the x_t alone, so the map shows the path the sample travelled; the x̂0 guesses and the
-    clip are placed on the same axes."""
-    path = to_unit(trajectory.x_t.reshape(len(trajectory.x_t), -1)).numpy()
-    guesses = to_unit(trajectory.x0_hat.reshape(len(trajectory.x0_hat), -1)).numpy()
-    final = to_unit(trajectory.final.reshape(1, -1)).numpy()
-    centre = path.mean(0, keepdims=True)
-    # principal axes from the small Gram matrix: (S, S) instead of (P, P) for P pixels
-    centred = path - centre
-    gram = centred @ centred.T
-    values, vectors = np.linalg.eigh(gram)
-    order = np.argsort(values)[::-1][:2]
-    axes = (vectors[:, order].T @ centred) / np.sqrt(np.maximum(values[order], 1e-12))[:, None]  # (2, P)
-    project = lambda points: ((points - centre) @ axes.T)  # noqa: E731  (n, 2)
-    result = {"x_t": project(path), "x0_hat": project(guesses), "final": project(final)[0],
-              "explained": (values[order] / max(values.sum(), 1e-12)).tolist()}
-    if clip_uint8 is not None:
-        result["clip"] = project(to_unit(clip_uint8.reshape(1, -1)).numpy())[0]
-    return result
+    def __init__(self, clip_uint8: np.ndarray, first_x_t: np.ndarray):
+        clip, start = self._unit(clip_uint8), self._unit(first_x_t)
+        up = clip / max(float(np.linalg.norm(clip)), 1e-12)
+        rest = start - float(start @ up) * up
+        across = rest / max(float(np.linalg.norm(rest)), 1e-12)
+        self.axes = np.stack([across, up]) / np.sqrt(clip.size)  # (2, P)
+        self.clip = self.place(clip_uint8)
+
+    @staticmethod
+    def _unit(reel_uint8: np.ndarray) -> np.ndarray:
+        return np.asarray(reel_uint8, np.float32).reshape(-1) / 127.5 - 1.0  # as pixels.to_unit
+
+    def place(self, reel_uint8: np.ndarray) -> tuple[float, float]:
+        across, up = self.axes @ self._unit(reel_uint8)
+        return float(across), float(up)
+
+
+def change_between(before: np.ndarray, after: np.ndarray, *, coarse_px: int = 16) -> tuple[float, float]:
+    """How much a guess changed between two steps, (T, H, W, 3) uint8 each: (the RMS change in grey levels,
+    the share of the change's energy at coarse scale: in structures at least `coarse_px` pixels across,
+    from the 2D power spectrum of each frame's change in luminance)."""
+    change = after.astype(np.float32) - before.astype(np.float32)
+    rms = float(np.sqrt(np.mean(change ** 2)))
+    luma = change @ np.array([0.299, 0.587, 0.114], np.float32)  # (T, H, W)
+    power = np.abs(np.fft.rfft2(luma - luma.mean(axis=(1, 2), keepdims=True))) ** 2
+    power[..., 1:(luma.shape[2] + 1) // 2] *= 2  # the half of the spectrum rfft2 leaves out
+    frequency = np.hypot(np.fft.fftfreq(luma.shape[1])[:, None], np.fft.rfftfreq(luma.shape[2])[None, :])
+    total = float(power.sum())
+    return rms, (float(power[:, frequency <= 1 / coarse_px].sum()) / total if total > 0 else 0.0)
 
 
 @torch.inference_mode()
@@ -120,4 +167,4 @@ def write_trajectory_video(trajectory: Trajectory, path, fps: int = 10, scale: i
     video = np.concatenate([video, np.repeat(last[None], fps, axis=0)])
     height, width = video.shape[1:3]
     video = np.stack([cv2.resize(f, (width * scale, height * scale), interpolation=cv2.INTER_NEAREST) for f in video])
-    return write_webm(path, video, fps=fps)
+    return write_webm(path, video, fps=fps, fast=True)

@@ -356,7 +356,7 @@ def synthetic_run(steps=6, height=16, width=24, seed=0):
     noisy = (mix * rng.integers(0, 256, (steps, height, width, 3)) + (1 - mix) * clean).astype(np.uint8)
     guesses = ((1 - mix) * clean + mix * 60).astype(np.uint8)
     path = {"x_t": rng.normal(size=(steps, 2)), "x0_hat": rng.normal(size=(steps, 2)), "final": np.zeros(2),
-            "clip": np.ones(2), "explained": [0.9, 0.05]}
+            "clip": np.ones(2)}
     timesteps = list(range(steps * 100 - 100, -1, -100))
     return noisy, guesses, timesteps, [float(s) for s in np.geomspace(0.01, 100, steps)], path
 
@@ -445,16 +445,25 @@ def test_regeneration_plays_the_three_clips_side_by_side():
     assert figures.json_bytes(json.dumps(payload)) <= figures.MAX_FIGURE_BYTES
 
 
-def test_a_default_denoising_run_of_the_sample_fits_the_budget():
-    """The page's own figures of a 50-step run (the default) on the default sample."""
+def test_a_50_step_denoising_run_of_the_sample_fits_the_budgets():
+    """A 50-step run from pure noise on the default sample: what the live player receives (every frame of
+    x_t and x̂0 at every step) stays within the run's byte budget; the figure to take away and the attention
+    views within a figure's."""
     from explainer import page
-    from explainer.trajectory import denoise
+    from explainer.page import denoising
 
-    model = page.prior_model()
-    clip = page.working_clip(page.sample_file("wide"), page.WORKING_SIDE, None, model.config.patch)
-    trajectory = denoise(model, clip.frames, steps=page.DENOISE["steps"])
-    run = page.keep_run(trajectory, model, "sample_wide.webm")
-    shown = page.denoising_figure(trajectory, clip.frames)
+    lanes = denoising.lanes_for(page.sample_file("wide"), denoising.sampler_settings("ddim", 50, 0, "noise", 1.0, 0),
+                                None, None, None)
+    *lines, done = denoising.stream_denoising(lanes, "sample_wide.webm")
+    steps = [line for line in lines if "index" in line]
+    assert len(steps) == 50 and [s["index"] for s in steps] == list(range(50))
+    sent = sum(len(json.dumps(line)) for line in lines)
+    print(f"\n50-step run on the wide sample: {sent / 1e6:.2f} MB sent to the player")
+    assert sent <= denoising.RUN_BYTES + 20_000
+    first = steps[0]
+    assert first["x_t"].startswith("data:image/jpeg;base64,") and first["x0_hat"].startswith("data:image/jpeg;base64,")
+    run = done.run
+    shown = page.denoising_figure(run)
     assert figures.frame_count(shown) == 50 and figures.json_bytes(shown) <= figures.MAX_FIGURE_BYTES
     for head in ("mean", "3"):
         attention, picker = page.attention_view(run, 26, 4, head, 648)

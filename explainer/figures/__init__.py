@@ -8,7 +8,14 @@ masks and weights as numpy arrays.
 """
 from .amoeba import amoeba_tube
 from .common import base_layout, for_phones, frame_count, image_uri, json_bytes, play_controls, to_json
-from .denoising import attention_panels, denoising, denoising_within_budget, patch_picker
+from .denoising import (
+    attention_panels,
+    denoising,
+    denoising_within_budget,
+    patch_picker,
+    reel_strip,
+    strip_columns,
+)
 from .fitting import loss_curve, regeneration, smooth
 from .noising import frames_grid, noising, sweep_timesteps
 from .palette import palette_axis, palette_of, palette_scale
@@ -38,6 +45,6 @@ __all__ = [
     "TIME_SCALE", "amoeba_overlay", "amoeba_tube", "attention_panels", "base_layout", "crop_vs_native", "denoising",
     "denoising_within_budget", "filmstrip", "for_phones", "frame_count", "frames_grid", "hex_rgb", "image_uri",
     "json_bytes", "loss_curve", "noising", "overlay_scale", "palette_axis", "palette_of", "palette_scale",
-    "patch_picker", "play_controls", "regeneration", "rgb", "rgba", "smooth", "sweep_timesteps", "to_json",
-    "token_colours", "token_sequence", "token_story", "tubelet_volume",
+    "patch_picker", "play_controls", "reel_strip", "regeneration", "rgb", "rgba", "smooth", "strip_columns",
+    "sweep_timesteps", "to_json", "token_colours", "token_sequence", "token_story", "tubelet_volume",
 ]

@@ -46,13 +46,12 @@ def denoising(noisy: np.ndarray, guesses: np.ndarray, timesteps: list[int], snr:
               quality: int = 80, autoplay: bool = True, start: str = "pure noise") -> go.Figure:
     """The reverse process, step by step, beside its trajectory map.
 
-    `noisy`, `guesses` (S, H, W, 3) uint8: one clip frame per sampler step, x_t (what the DiT sees) and x̂0
-    (its guess of the clean clip). `path` is a trajectory map (explainer.trajectory.trajectory_map): every
-    x_t and x̂0 as 2D points, the finished clip and your clip. On the map the x_t path is a line of dots
-    coloured by step (first -> last as time runs), the x̂0 guesses a dotted series of diamonds, `start`
-    names where the path began; the step on show is ringed in pink, with a pink line from x_t to the
-    guess the DiT makes from it. Play walks the steps (and starts by itself when `autoplay`). Pictures
-    travel as JPEG of `quality`."""
+    `noisy`, `guesses` (S, H, W, 3) uint8: one clip frame per sampler step, x_t (what the DiT sees) and x̂0 (its
+    guess of the clean clip). `path` places every x_t and x̂0, the finished clip and your clip on the run's map
+    (explainer.trajectory.PathMap: across, the starting noise; up, your clip). On the map the x_t path is a line of
+    dots coloured by step (first -> last as time runs), the x̂0 guesses a dotted series of diamonds, `start` names
+    where the path began; the step on show is ringed in pink, with a pink line from x_t to the guess the DiT makes
+    from it. Play walks the steps (and starts by itself when `autoplay`). Pictures travel as JPEG of `quality`."""
     steps = len(timesteps)
     current = steps - 1 if current is None else current
     psnr = list(psnr) if psnr else None
@@ -108,7 +107,6 @@ def denoising(noisy: np.ndarray, guesses: np.ndarray, timesteps: list[int], snr:
                                      go.Scatter(**link), go.Scatter(**rings)],
                                layout=dict(title=dict(text=title))))
     fig.frames = frames
-    explained = path.get("explained", [0, 0])
     map_axis = dict(gridcolor=GRID, zeroline=False, color=MUTED, showticklabels=False)
     first, last = (f"<span style='color:{TIME_SCALE[end][1]}'>{name}</span>"
                    for end, name in ((0, "first"), (-1, "last")))
@@ -119,10 +117,10 @@ def denoising(noisy: np.ndarray, guesses: np.ndarray, timesteps: list[int], snr:
                                     margin=dict(l=8, r=8, t=56, b=controls_margin(30))),
                       **image_axes(1, (0.0, 0.3), (0.0, 0.9)), **image_axes(2, (0.32, 0.62), (0.0, 0.9)),
                       xaxis3=dict(domain=[0.68, 1.0], anchor="y3", **map_axis,
-                                  title=dict(text=f"direction 1 ({explained[0]:.0%} of the path's spread)",
+                                  title=dict(text="along the starting noise",
                                              font=dict(size=11, color=MUTED), standoff=4)),
                       yaxis3=dict(domain=[0.0, 0.9], anchor="x3", **map_axis,
-                                  title=dict(text=f"direction 2 ({explained[1]:.0%})",
+                                  title=dict(text="along your clip",
                                              font=dict(size=11, color=MUTED), standoff=4)),
                       annotations=[panel_title(1, "x_t · what the DiT sees"), panel_title(2, "x̂0 · its guess"),
                                    panel_title(3, key, INK, 11), *labels],
@@ -135,7 +133,7 @@ def denoising(noisy: np.ndarray, guesses: np.ndarray, timesteps: list[int], snr:
     return for_phones(fig, height=phone, **{"xaxis.domain": [0.0, 0.49], "yaxis.domain": [0.75, 0.96],
                                             "xaxis2.domain": [0.51, 1.0], "yaxis2.domain": [0.75, 0.96],
                                             "xaxis3.domain": [0.0, 1.0], "yaxis3.domain": [0.0, 0.64],
-                                            "yaxis3.title.text": "direction 2", "annotations.0.text": "x_t · seen",
+                                            "annotations.0.text": "x_t · seen",
                                             "annotations.1.text": "x̂0 · guessed", "title.y": 1 - 22 / phone})
 
 
@@ -153,6 +151,25 @@ def denoising_within_budget(noisy, guesses, timesteps, snr, path, psnr=None, *, 
             if json_bytes(fig) <= budget or len(keep) <= 2:
                 return fig
         keep = np.unique(np.append(keep[::2], keep[-1]))
+
+
+def strip_columns(frames: int, height: int, width: int) -> int:
+    """How many frames side by side in a strip of the whole reel: two rows for wide or square frames, one
+    row of up to 16 for tall ones."""
+    return min(frames, 16) if height > width else max(1, math.ceil(frames / 2))
+
+
+def reel_strip(frames: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
+    """Every frame of a reel (T, H, W, 3) uint8 in rows of `columns`, in time order, with a `gap` of film
+    between them: the picture the denoising player shows for x_t or x̂0 at one step."""
+    count, height, width, _ = frames.shape
+    rows = math.ceil(count / columns)
+    film = np.asarray(hex_rgb(FILM), np.uint8)
+    cells = np.empty((rows * columns, height + gap, width + gap, 3), np.uint8)
+    cells[:] = film
+    cells[:count, :height, :width] = frames
+    strip = cells.reshape(rows, columns, height + gap, width + gap, 3).transpose(0, 2, 1, 3, 4)
+    return strip.reshape(rows * (height + gap), columns * (width + gap), 3)[:-gap or None, :-gap or None]
 
 
 def patch_picker(frame: np.ndarray, patch, cell: tuple[int, int]) -> np.ndarray:

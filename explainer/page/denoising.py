@@ -1,10 +1,12 @@
 """Section 6, Denoising: the DiT's reverse process on the clip's patches, and where one token looks."""
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -15,13 +17,25 @@ from ..device import pick_device
 from ..dit import dit_default
 from ..errors import ExplainerError
 from ..patches import PatchGrid, fit_size
-from ..trajectory import Trajectory, attention_map, denoise, trajectory_map, write_trajectory_video
+from ..pixels import to_pixels
+from ..trajectory import (
+    PathMap,
+    Shown,
+    Trajectory,
+    attention_map,
+    change_between,
+    collect,
+    denoise_steps,
+    run_settings,
+    write_trajectory_video,
+)
 from ..weights import load_prior, training_minutes_by_data
 from . import common
 from .common import chips, fact
 
-DENOISE = dict(sampler="ddim", steps=50, seed=0, start="noise", strength=0.6, eta=0.0)
-STARTS = [("pure noise", "noise"), ("your clip, noised", "clip")]
+# the first run starts from the visitor's own clip noised part-way, so it ends in something they recognise
+DENOISE = dict(sampler="ddim", steps=50, seed=0, start="clip", strength=0.6, eta=0.0, compare="none")
+STARTS = [("your clip, noised", "clip"), ("pure noise", "noise")]
 MODELS = ["prior", "fitted to your clip"]
 MAX_STEPS = 50
 WORKING_SIDE = 128       # the clip's working size in sections 1-6 (load_clip's default)
@@ -89,7 +103,50 @@ def working_clip(path: str, side: int, reel, patch) -> Clip:
     return common.load_clip(path, frames=CLIP_FRAMES, max_side=side, patch=tuple(patch))
 
 
-# --- a run -------------------------------------------------------------------------------------------
+# --- which run is wanted ------------------------------------------------------------------------------
+
+_TICKETS: dict[str, int] = {}  # session -> the number of its newest Denoise press
+_TICKETS_LOCK = threading.Lock()
+
+
+def new_ticket(session: str) -> int:
+    """A Denoise press: its number, which makes every older run of the same session stop at its next step."""
+    with _TICKETS_LOCK:
+        if len(_TICKETS) > 10_000:  # forget the oldest sessions
+            for stale in list(_TICKETS)[:5_000]:
+                del _TICKETS[stale]
+        _TICKETS[session] = _TICKETS.get(session, 0) + 1
+        return _TICKETS[session]
+
+
+def still_newest(session: str, ticket: int | None):
+    """Whether the run with this ticket is still its session's newest (a run without one always is)."""
+    return lambda: ticket is None or _TICKETS.get(session) == ticket
+
+
+# --- a run, streamed ---------------------------------------------------------------------------------
+
+RUN_BYTES = 4_000_000  # what one lane of a run may send to the browser, whatever its steps
+GUESS_QUALITY = 75     # JPEG quality of the x̂0 strips
+NOISY_QUALITIES = (60, 45, 30, 20)  # for the x_t strips: noise, which JPEG cannot squeeze, gets what is left
+COMPARE = [("nothing", "none"), ("the other sampler", "sampler"), ("10 vs 50 steps", "steps"),
+           ("the prior vs the fitted copy", "model")]
+
+
+@dataclass
+class Lane:
+    """One run of a page's denoising: its model, its settings and its name on screen."""
+
+    model: object
+    model_name: str
+    settings: dict
+    clip: Clip
+
+    @property
+    def name(self) -> str:
+        sampler = self.settings["sampler"].upper()
+        return f"{sampler} · {self.settings['steps']} steps · {self.model_name}"
+
 
 @dataclass
 class Denoised:
@@ -102,21 +159,138 @@ class Denoised:
     clip: Clip
 
 
+def lanes_for(path: str, settings: dict, model_choice, fitted: dict | None, reel: dict | None,
+              compare: str = "none") -> list[Lane]:
+    """The run asked for, and the run it is compared with (same clip, same noise seed, one setting changed)."""
+    model, side, model_name = model_for(model_choice, fitted)
+    lanes = [Lane(model, model_name, settings, working_clip(path, side, reel, model.config.patch))]
+    if compare in (None, "", "none"):
+        return lanes
+    if compare == "sampler":
+        other = {**settings, "sampler": "ddpm" if settings["sampler"] == "ddim" else "ddim", "eta": 0.0}
+        return lanes + [Lane(model, model_name, other, lanes[0].clip)]
+    if compare == "steps":
+        other = {**settings, "steps": 10 if settings["steps"] != 10 else 50}
+        return lanes + [Lane(model, model_name, other, lanes[0].clip)]
+    if compare == "model":  # the other model on the same working clip: both take any size of clip
+        model, _, model_name = model_for(MODELS[0] if model_name != "prior" else MODELS[1], fitted)
+        return lanes + [Lane(model, model_name, settings, lanes[0].clip)]
+    raise ExplainerError(f"Compare with one of {[value for _, value in COMPARE]}, not {compare!r}.")
+
+
+def narration(shown: Shown, before: Shown | None, psnr_known: bool = True) -> str:
+    """One plain sentence about this step, from the run's own numbers: how much of what the DiT sees is
+    still noise, how far its guess moved since the last step, and at which scale."""
+    noise = 1 / (1 + shown.snr)
+    head = f"Step {shown.index + 1} of {shown.total} (t = {shown.t}): x_t is {noise:.0%} noise"
+    if before is None:
+        guess = f" its first guess x̂0 is {shown.psnr_db:.1f} dB from your clip" if psnr_known else ""
+        return f"{head};{guess or ' the DiT makes its first guess x̂0'}."
+    rms, coarse = change_between(before.x0_hat, shown.x0_hat)
+    if rms < 1.0:
+        return f"{head}; its guess barely moved ({rms:.1f} grey levels): the picture has settled."
+    if coarse >= 0.6:
+        scale = f"{coarse:.0%} of it in the coarse layout (shapes 16 px and larger): big areas of colour still move"
+    elif coarse <= 0.35:
+        scale = f"only {coarse:.0%} of it in the coarse layout: the change is fine detail, edges and texture"
+    else:
+        scale = f"{coarse:.0%} of it in the coarse layout: the layout settles while detail sharpens"
+    return f"{head}; its guess moved {rms:.1f} grey levels since the last step, {scale}."
+
+
+def strips(shown: Shown, columns: int, budget: int) -> dict:
+    """Both strips of the whole reel at one step as data: URIs within `budget` characters: x̂0 at a fixed
+    quality, x_t at the best quality that fits what is left (at half size when none does)."""
+    guess = figures.image_uri(figures.reel_strip(shown.x0_hat, columns), "jpeg", GUESS_QUALITY)
+    noisy = figures.reel_strip(shown.x_t, columns)
+    for quality in NOISY_QUALITIES:
+        uri = figures.image_uri(noisy, "jpeg", quality)
+        if len(uri) + len(guess) <= budget:
+            return {"x_t": uri, "x0_hat": guess}
+    half = cv2.resize(noisy, (noisy.shape[1] // 2, noisy.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    return {"x_t": figures.image_uri(half, "jpeg", NOISY_QUALITIES[-1]), "x0_hat": guess}
+
+
+def step_line(lane: int, shown: Shown, before: Shown | None, places: list, columns: int) -> dict:
+    """One step as the player receives it: both strips of the whole reel, the numbers, where x_t and x̂0
+    are on the map, and its sentence."""
+    return {"lane": lane, "index": shown.index, "total": shown.total, "t": shown.t,
+            "snr": float(f"{shown.snr:.4g}"), "psnr": round(shown.psnr_db, 2),
+            **strips(shown, columns, RUN_BYTES // shown.total - 400),
+            "at": [[round(v, 4) for v in place] for place in places], "says": narration(shown, before)}
+
+
+def interleaved(runs: list):
+    """Steps of several runs in the order of their progress, so both lanes of a comparison fill in together:
+    (lane, step) pairs."""
+    pending = {lane: (next(run, None), run) for lane, run in enumerate(runs)}
+    while any(step is not None for step, _ in pending.values()):
+        lane = min((lane for lane, (step, _) in pending.items() if step is not None),
+                   key=lambda n: (pending[n][0].index + 1) / pending[n][0].total)
+        step, run = pending[lane]
+        yield lane, step
+        pending[lane] = (next(run, None), run)
+
+
+def stream_denoising(lanes: list[Lane], clip_name: str, still_wanted=lambda: True):
+    """Run the lanes, yielding each step as a line of the player's text (JSON) as soon as it is computed;
+    then the finished run (`Denoised`, of the first lane, with the others' summaries beside it). Stops
+    early, yielding nothing more, when `still_wanted()` turns false (a newer run was asked for)."""
+    clip = lanes[0].clip
+    frames, height, width, _ = clip.frames.shape
+    columns = figures.strip_columns(frames, height, width)
+    runs = [denoise_steps(lane.model, lane.clip.frames, **lane.settings) for lane in lanes]
+    kept: list[list[Shown]] = [[] for _ in lanes]
+    places: list[list] = [[] for _ in lanes]  # each step's (x_t, x̂0) on the map
+    seconds = [0.0 for _ in lanes]
+    path_map = None
+    clock = time.perf_counter()
+    for lane, shown in interleaved(runs):
+        seconds[lane] += time.perf_counter() - clock
+        if not still_wanted():
+            for run in runs:
+                run.close()
+            return
+        before = kept[lane][-1] if kept[lane] else None
+        kept[lane].append(shown)
+        if path_map is None:
+            path_map = PathMap(clip.frames, shown.x_t)
+            start = ("pure noise" if lanes[0].settings["start"] == "noise"
+                     else f"your clip, noised to t = {shown.t}")
+            yield {"kind": "run", "clip": clip_name, "frames": frames, "height": height, "width": width,
+                   "columns": columns, "gap": 2, "start": start, "clip_at": [round(v, 4) for v in path_map.clip],
+                   "lanes": [{"name": lane.name, "total": lane.settings["steps"]} for lane in lanes]}
+        places[lane].append((path_map.place(shown.x_t), path_map.place(shown.x0_hat)))
+        yield step_line(lane, shown, before, places[lane][-1], columns)
+        clock = time.perf_counter()
+    trajectories = [collect(shown, run_settings(**lane.settings)) for shown, lane in zip(kept, lanes)]
+    summaries = [run_summary(trajectory, lane.clip, clip_name, lane.model_name, spent)
+                 for trajectory, lane, spent in zip(trajectories, lanes, seconds)]
+    summary = summaries[0] if len(lanes) == 1 else {**summaries[0], "compared_with": summaries[1]}
+    yield {"kind": "done", "seconds": round(sum(seconds), 2),
+           "final_at": [round(v, 4) for v in path_map.place(trajectories[0].final)]}
+    run = keep_run(trajectories[0], lanes[0].model, clip_name)
+    run["map"] = {"x_t": [noisy for noisy, _ in places[0]], "x0_hat": [guess for _, guess in places[0]],
+                  "final": path_map.place(trajectories[0].final), "clip": path_map.clip}
+    yield Denoised(run, summary, run_facts(summary), trajectories[0], lanes[0].clip)
+
+
 def keep_run(trajectory: Trajectory, model, name: str) -> dict:
     """What the page keeps of a run for its later views: every x_t as float16 (an attention map needs the
     exact noisy input, not its clipped pixels) and every guess x̂0 as pixels. Session state, not shared."""
     return {"model": model, "name": name, "timesteps": list(trajectory.timesteps),
             "latents": torch.stack(trajectory.latents).half(), "x0_hat": trajectory.x0_hat,
-            "settings": dict(trajectory.settings), "figure": None}
+            "snr": list(trajectory.snr), "psnr_db": list(trajectory.psnr_db), "settings": dict(trajectory.settings)}
 
 
-def denoising_figure(trajectory: Trajectory, clip_frames: np.ndarray) -> str:
-    """The run's middle clip frame, step by step (x_t | x̂0), beside the map of the whole path."""
-    middle = trajectory.x_t.shape[1] // 2
-    start = "pure noise" if trajectory.settings["start"] == "noise" else f"your clip at t = {trajectory.timesteps[0]}"
-    fig = figures.denoising_within_budget(trajectory.x_t[:, middle], trajectory.x0_hat[:, middle],
-                                          trajectory.timesteps, trajectory.snr,
-                                          trajectory_map(trajectory, clip_frames), trajectory.psnr_db, start=start)
+def denoising_figure(run: dict) -> str:
+    """A kept run as one Plotly figure to take away: the middle frame step by step (x_t | x̂0) beside its
+    map (made when asked for, not at every run)."""
+    x_t = to_pixels(run["latents"].float())
+    middle = x_t.shape[1] // 2
+    start = "pure noise" if run["settings"]["start"] == "noise" else f"your clip at t = {run['timesteps'][0]}"
+    fig = figures.denoising_within_budget(x_t[:, middle], run["x0_hat"][:, middle], run["timesteps"], run["snr"],
+                                          run["map"], run["psnr_db"], start=start)
     return figures.to_json(fig)
 
 
@@ -146,19 +320,10 @@ def run_facts(summary: dict) -> str:
 
 
 def run_denoising(path: str, settings: dict, model_choice, fitted: dict | None, reel: dict | None,
-                  on_step=None) -> Denoised:
-    """Denoise the clip at `path` with the model chosen and `settings` (see `sampler_settings`);
-    `on_step(done, total)` reports each step."""
-    model, side, model_name = model_for(model_choice, fitted)
-    clip = working_clip(path, side, reel, model.config.patch)
-    started = time.perf_counter()
-    trajectory = denoise(model, clip.frames, **settings, on_step=on_step)
-    seconds = time.perf_counter() - started
-    name = Path(path).name
-    run = keep_run(trajectory, model, name)
-    run["figure"] = denoising_figure(trajectory, clip.frames)
-    summary = run_summary(trajectory, clip, name, model_name, seconds)
-    return Denoised(run, summary, run_facts(summary), trajectory, clip)
+                  compare: str = "none") -> Denoised:
+    """Denoise the clip at `path` with the model chosen and `settings` (see `sampler_settings`) to the end."""
+    *_, done = stream_denoising(lanes_for(path, settings, model_choice, fitted, reel, compare), Path(path).name)
+    return done
 
 
 def run_video(denoised: Denoised) -> str:

@@ -9,7 +9,7 @@ import plotly.io
 from .. import figures
 from ..errors import ExplainerError
 from . import common
-from .denoising import attention_view
+from .denoising import attention_view, denoising_figure
 from .reel import Amoeba, show_crop, show_cut, show_noise, show_tubelet
 
 EXPORTS = {"the amoeba cut (2)": "tube", "the tubelets in the clip (3)": "volume",
@@ -33,7 +33,7 @@ def figure_json(which: str, *, reel: dict | None, amoeba: Amoeba, schedule: str,
     if kind == "denoising":
         if not run:
             raise ExplainerError("Press Denoise first (section 6).")
-        return run["figure"]
+        return denoising_figure(run)
     if kind == "attention":
         return attention_view(run, step, block, head, token)[0]
     clip = common.clip_on_show(reel)

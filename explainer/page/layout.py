@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import html
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,11 +22,11 @@ import gradio as gr
 from ..assets import SAMPLES, sample_file
 from ..errors import ExplainerError
 from . import common, denoising, export, fitting, reel
-from .denoising import DEFAULT_SAMPLE, DENOISE, MAX_STEPS, MODELS, STARTS
+from .denoising import COMPARE, DEFAULT_SAMPLE, DENOISE, MAX_STEPS, MODELS, STARTS
 from .fitting import FIT_MAX_SECONDS, FIT_SECONDS, FIT_SIDE
 from .pools import FIT_POOL, MODEL_POOL
 from .reel import DEFAULTS, Amoeba
-from .theme import PLOTLY_JS, player_js
+from .theme import PLOTLY_JS, denoise_player_js, player_js
 
 CLIP_TYPES = [".mp4", ".webm", ".mov", ".avi", ".mkv", ".m4v", ".gif", ".png", ".jpg", ".jpeg", ".webp", ".bmp"]
 
@@ -257,39 +258,48 @@ def wire_clip(demo: gr.Blocks, reel_state: gr.State, film, cut, patches, tokens,
 
 def denoise_clip(clip_file, sampler=DENOISE["sampler"], steps=DENOISE["steps"], seed=DENOISE["seed"],
                  start=DENOISE["start"], strength=DENOISE["strength"], eta=DENOISE["eta"], model_choice=MODELS[0],
-                 reel_state=None, fitted=None, progress=gr.Progress()):
-    """A clip file (an API call) or the clip on show -> the DiT's reverse process on its patches.
+                 compare=DENOISE["compare"], reel_state=None, fitted=None, ticket=None,
+                 request: gr.Request = None):
+    """A clip file (an API call) or the clip on show -> the DiT's reverse process on its patches, streamed.
 
-    Outputs: the run (session state), the step-by-step figure with its trajectory map, the run's chips and
-    data, the attention controls and view, and the run as a browser-playable video. On the page the answer
-    comes in three parts (the run, then the attention, then the video, slowest to encode); an API call
-    gets one complete answer."""
+    Outputs: the run (session state), the player's text (one JSON line per step, each step sent as it is
+    computed: both strips of the whole reel, the numbers, the map, a sentence; the lines before it are
+    kept), the run's chips and data, the attention controls and view, and the run as a browser-playable
+    video. `compare` runs a second lane beside it from the same noise ("sampler", "steps" or "model").
+    A newer Denoise press of the same session stops this run at its next step."""
     live = not clip_file
     reveal = revealer(live)
+    session = getattr(request, "session_hash", None) or ""
     with readable_errors():
         path = common.source_path(clip_file, reel_state)
         settings = denoising.sampler_settings(sampler, steps, seed, start, strength, eta)
-        progress(0.0, desc="Reading the clip")
-
-        def on_step(done, total):
-            progress(done / total, desc=f"Denoising: step {done} of {total}")
-
-        done = denoising.run_denoising(path, settings, model_choice, fitted, reel_state, on_step=on_step)
+        lanes = denoising.lanes_for(path, settings, model_choice, fitted, reel_state, compare)
+        text, done = "", None
+        for update in denoising.stream_denoising(lanes, Path(path).name, denoising.still_newest(session, ticket)):
+            if isinstance(update, denoising.Denoised):
+                done = update
+                break
+            if update.get("kind") == "run":
+                update["ticket"] = ticket  # tells the player a new run began, even one with the same settings
+            text += json.dumps(update, separators=(",", ":")) + "\n"
+            yield (gr.skip(), reveal(text), *[gr.skip()] * 8)
+        if done is None:  # a newer run took over
+            return
         start_at = denoising.run_attention_choices(done.run)
         controls = (gr.update(maximum=start_at.steps, value=start_at.step),
                     gr.update(choices=list(range(1, start_at.blocks + 1)), value=start_at.block),
                     gr.update(maximum=start_at.tokens - 1, value=start_at.token)) if live \
             else (start_at.step, start_at.block, start_at.token)
-        answer = [done.run, reveal(done.run["figure"]), done.facts, done.summary, *controls]
-        if live:
-            yield (*answer, gr.skip(), gr.skip(), gr.skip())
         attention = tuple(reveal(view) for view in denoising.attention_view(
             done.run, start_at.step, start_at.block, "mean", start_at.token))
-        if live:
-            yield (*[gr.skip()] * len(answer), *attention, gr.skip())
-        progress(1.0, desc="Writing the video")
         video = reveal(denoising.run_video(done))
-        yield (*answer, *attention, video) if not live else (*[gr.skip()] * (len(answer) + 2), video)
+        yield done.run, text, done.facts, done.summary, *controls, *attention, video
+
+
+def press_denoise(request: gr.Request):
+    """A Denoise press on the page, answered outside the queue: its ticket, which makes the session's older
+    run stop at its next step (the new run then waits for the model's slot no longer than that)."""
+    return denoising.new_ticket(getattr(request, "session_hash", None) or "")
 
 
 def show_attention(run, step, block, head, token):
@@ -336,21 +346,28 @@ def where_one_token_looks(run: gr.State) -> SimpleNamespace:
                            view=attention, settings=attention_settings)
 
 
+def denoise_player(label: str, elem_id: str) -> gr.HTML:
+    """The live denoising player: its value is the run's text, one JSON line per step, which grows as the
+    run streams in (denoise_player.js draws each step as it arrives, then replays and scrubs them)."""
+    return gr.HTML(value="", html_template='<div class="fr-denoise"></div>', js_on_load=denoise_player_js(),
+                   elem_id=elem_id, label=label, show_label=False)
+
+
 def denoising_section(reel_state: gr.State, run: gr.State, fitted: gr.State) -> SimpleNamespace:
-    """6. Denoising: the sampler's settings, the run, and where one token looks. The run's video is shown
-    in section 8; it is declared here, with the event that makes it."""
+    """6. Denoising: the sampler's settings, the live run, and where one token looks. The run's video is
+    shown in section 8; it is declared here, with the event that makes it."""
     with gr.Column(elem_classes="fr-section"):
         section(6, "Denoising",
-                "Now the film runs backwards: the DiT looks at a reel of <span class='fr-grey'>pure "
-                "noise</span> (or your clip drowned part-way in it) and guesses the clean clip, x̂0, patch "
-                "by patch (each token paints its patch and a 2-pixel margin it shares with its "
-                "neighbours, so no seam is left to one side alone); the sampler steps a little towards "
-                "that guess, and the DiT guesses again. Press "
-                "Play to watch the guess sharpen while the map follows the whole noisy reel, squeezed to "
-                "two directions, on its way back. This small DiT has seen a few minutes of real footage "
-                "and photographs beside made-up clips, a sliver of what a real video model learns from: "
-                "from pure noise it paints textures with the grain of real footage but nothing you would "
-                "recognise; start from your clip to see it clean what it is given.")
+                "Now the film runs backwards: the DiT looks at a reel of <span class='fr-grey'>noise</span> "
+                "and guesses the clean clip, x̂0, patch by patch (each token paints its patch and a 2-pixel "
+                "margin it shares with its neighbours, so no seam is left to one side alone); the sampler "
+                "steps a little towards that guess, and the DiT guesses again. You watch every frame of the "
+                "reel at every step as it is computed, with the map of its path and a sentence on what "
+                "changed. The first run starts from <b>your clip drowned part-way in noise</b>, so it ends "
+                "in something you recognise. This small DiT has seen a few minutes of real footage and "
+                "photographs beside made-up clips, a sliver of what a real video model learns from: from "
+                "pure noise it paints textures with the grain of real footage but nothing you would "
+                "recognise.")
         api_clip = gr.File(visible=False, file_types=CLIP_TYPES, type="filepath",
                            label="clip file (API calls only)")
         with gr.Row(equal_height=False):
@@ -358,7 +375,8 @@ def denoising_section(reel_state: gr.State, run: gr.State, fitted: gr.State) -> 
                 model_choice = gr.Radio(MODELS, value=MODELS[0], label="model", visible=False,
                                         elem_id="model-choice")
                 start = gr.Radio(STARTS, value=DENOISE["start"], label="start from", elem_id="start")
-                strength = gr.Slider(0.05, 1.0, DENOISE["strength"], step=0.05, visible=False,
+                strength = gr.Slider(0.05, 1.0, DENOISE["strength"], step=0.05,
+                                     visible=DENOISE["start"] == "clip",
                                      label="strength: how far into the noise", elem_id="strength")
                 sampler = gr.Radio(["ddim", "ddpm"], value=DENOISE["sampler"], label="sampler", elem_id="sampler")
                 steps = gr.Slider(2, MAX_STEPS, DENOISE["steps"], step=1, label="steps", elem_id="steps")
@@ -366,13 +384,14 @@ def denoising_section(reel_state: gr.State, run: gr.State, fitted: gr.State) -> 
                                 elem_id="eta")
                 noise_seed = gr.Number(DENOISE["seed"], precision=0, minimum=0, maximum=2**32 - 1,
                                        label="noise seed", elem_id="noise-seed")
+                compare = gr.Dropdown(COMPARE, value=DENOISE["compare"], label="compare, from the same noise, with",
+                                      elem_id="compare")
                 button = gr.Button("Denoise", variant="primary", elem_id="denoise-button")
             with gr.Column(scale=4, min_width=300):
                 facts = gr.HTML("<div class='fr-empty'>Press Denoise: the DiT runs on this clip's "
-                                "patches (a few seconds on a CPU).</div>", elem_id="run-facts",
-                                label="the run (chips)")
-                trajectory = plotly_player(470, "denoising and its trajectory map", elem_id="denoising",
-                                           visible=False)
+                                "patches, and each step shows as soon as it is computed.</div>",
+                                elem_id="run-facts", label="the run (chips)")
+                player = denoise_player("the denoising run, step by step", "denoising")
         sampler.input(lambda name: gr.update(visible=name == "ddim"), sampler, eta, api_visibility="private")
         start.input(lambda where: gr.update(visible=where == "clip"), start, strength, api_visibility="private")
 
@@ -382,11 +401,12 @@ def denoising_section(reel_state: gr.State, run: gr.State, fitted: gr.State) -> 
             data = gr.JSON(label="the denoising run", elem_id="run-summary")
     video = gr.Video(label="the denoising run (.webm)", interactive=False, loop=True, elem_id="trajectory-video",
                      visible=False, render=False)
-    button.click(denoise_clip, [api_clip, sampler, steps, noise_seed, start, strength, eta, model_choice, reel_state,
-                                fitted],
-                 [run, trajectory, facts, data, looks.step, looks.block, looks.token, looks.view, looks.frame, video],
-                 api_name="denoise", concurrency_id=MODEL_POOL,
-                 show_progress_on=[facts])  # never over the run as it plays
+    ticket = gr.State(None)
+    button.click(press_denoise, None, ticket, api_visibility="private", queue=False).then(
+        denoise_clip, [api_clip, sampler, steps, noise_seed, start, strength, eta, model_choice, compare, reel_state,
+                       fitted, ticket],
+        [run, player, facts, data, looks.step, looks.block, looks.token, looks.view, looks.frame, video],
+        api_name="denoise", concurrency_id=MODEL_POOL, show_progress="hidden")
     return SimpleNamespace(api_clip=api_clip, model_choice=model_choice, video=video,
                            attention_settings=looks.settings)
 

@@ -48,6 +48,12 @@ def player_js() -> str:
     return (STATIC / "plotly_player.js").read_text()
 
 
+@cache
+def denoise_player_js() -> str:
+    """The script of the live denoising player."""
+    return (STATIC / "denoise_player.js").read_text()
+
+
 def launch_options() -> dict:
     """What `launch()` needs besides host and port: the theme, the page's CSS, and the script that names
     the pictures Gradio leaves unnamed (accessibility.js)."""
