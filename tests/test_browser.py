@@ -3,11 +3,13 @@
 readable message after which the page keeps working, and it fits a phone. Screenshots of the desktop
 (1280 px) and phone (390 px) page go to tests/screenshots/, with the measured click-to-animation time."""
 import contextlib
+import io
 import json
 import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -263,15 +265,76 @@ def video_state(tab) -> dict:
                     src: v.currentSrc} : {}; }""")
 
 
-def denoise_and_wait(tab) -> float:
-    """Press Denoise and wait until the run is drawn with its steps as animation frames; when it was
-    pressed (time.monotonic)."""
+def denoise_state(tab) -> dict:
+    """What the denoising player shows, read at one instant: the steps received, the step on show, and the step
+    that the title, the slider and each picture show."""
+    return tab.evaluate("""() => {
+        const root = document.querySelector('#denoising [data-steps]');
+        if (!root) return {};
+        const title = root.querySelector('.fr-dn-title');
+        return {...root.dataset, title: title && title.dataset.step, titleText: title && title.textContent,
+                slider: root.querySelector('.fr-dn-slider').value,
+                pictures: [...root.querySelectorAll('.fr-dn-strip img')].map(img => ({
+                    step: img.dataset.step, lane: img.dataset.lane, kind: img.dataset.kind,
+                    loaded: img.complete && img.naturalWidth > 0}))}; }""")
+
+
+def picture_spread(tab, selector: str) -> float:
+    """The spread (standard deviation) of the grey values of what the screen shows at `selector`: a blank
+    or one-colour picture spreads about 0."""
+    from PIL import Image
+
+    shot = tab.locator(selector).first.screenshot()
+    return float(np.asarray(Image.open(io.BytesIO(shot)).convert("L"), np.float32).std())
+
+
+def assert_in_step(tab) -> dict:
+    """Title, slider and every picture of the first lane show the same step, and both pictures have pixels."""
+    state = denoise_state(tab)
+    lane0 = [picture for picture in state["pictures"] if picture["lane"] == "0"]
+    assert len(lane0) == 2 and all(picture["loaded"] for picture in lane0), state
+    assert {picture["step"] for picture in lane0} == {state["title"]} and state["slider"] == state["step"], state
+    for kind in ("x_t", "x0_hat"):
+        spread = picture_spread(tab, f"#denoising .fr-dn-{kind} img")
+        assert spread > 8, f"the {kind} picture looks blank (spread {spread:.1f}) at step {state['step']}"
+    return state
+
+
+def start_denoising(tab, *, start: str | None = None) -> float:
+    """Press Denoise (from `start`: 'clip' or 'noise' when given); the in-page time of the press."""
+    if start is not None:
+        tab.locator("#start label", has_text="pure noise" if start == "noise" else "your clip").first.click()
+    runs = int(denoise_state(tab).get("runs") or 0)
     tab.locator("#denoise-button").scroll_into_view_if_needed()
-    started = time.monotonic()
+    tab.evaluate("() => document.querySelector('#denoise-button').addEventListener('click', "
+                 "() => { window.frPressedAt = performance.now(); }, {capture: true, once: true})")
     tab.click("#denoise-button")
-    tab.wait_for_function(f"() => {{ const e = {player('denoising')}; return e && Number(e.dataset.frames) > 1; }}",
+    tab.wait_for_function(f"() => {{ const e = document.querySelector('#denoising [data-steps]'); "
+                          f"return e && Number(e.dataset.runs) > {runs} && Number(e.dataset.step) >= 0 "
+                          "&& e.dataset.firstShownRun === e.dataset.runs; }", timeout=TIMEOUT_MS)
+    return tab.evaluate("() => (Number(document.querySelector('#denoising [data-steps]').dataset.firstShownAt)"
+                        " - window.frPressedAt) / 1000")
+
+
+def wait_done(tab, timeout=120_000):
+    tab.wait_for_function("() => document.querySelector('#denoising [data-steps]')?.dataset.done === '1' && "
+                          "document.querySelector('#denoising [data-steps]').dataset.step === "
+                          "String(Number(document.querySelector('#denoising [data-steps]').dataset.steps) - 1)",
+                          timeout=timeout)
+
+
+def watch_a_run(tab, *, start: str = "noise") -> float:
+    """A whole run watched: pictures checked mid-run (while it still streams in) and at the end; the
+    seconds from the press to the first step on screen."""
+    first = start_denoising(tab, start=start)
+    tab.wait_for_function("() => Number(document.querySelector('#denoising [data-steps]').dataset.steps) >= 3",
                           timeout=TIMEOUT_MS)
-    return started
+    middle = assert_in_step(tab)
+    assert middle["done"] == "0" or int(middle["steps"]) >= 3
+    wait_done(tab)
+    end = assert_in_step(tab)
+    assert end["steps"] == end["total"] and "computing" not in end["titleText"]
+    return first
 
 
 def screenshot_sections_6_to_8(tab, path: Path):
@@ -290,25 +353,79 @@ def screenshot_sections_6_to_8(tab, path: Path):
                    clip={"x": 0, "y": top, "width": width, "height": tab.evaluate("document.body.scrollHeight") - top})
 
 
-def test_denoising_plays_its_steps_and_its_video_plays(reel_tab):
+def throttled(tab, rate: float):
+    """Chromium's CPU slowed `rate` times (a phone's pace at 4), through the DevTools protocol."""
+    session = tab.context.new_cdp_session(tab)
+    session.send("Emulation.setCPUThrottlingRate", {"rate": rate})
+    return session
+
+
+def test_denoising_streams_every_step_and_its_video_plays(reel_tab):
     tab = reel_tab
-    started = denoise_and_wait(tab)
-    record_timing("click Denoise (50-step DDIM, 1152 tokens) -> trajectory drawn", time.monotonic() - started)
-    assert int(drawn(tab, "denoising")["frames"]) == 50
+    first = watch_a_run(tab, start="clip")  # the page's first run: the clip, noised part-way
+    record_timing("press Denoise (default run, wide sample) -> first step on screen", first)
     tab.wait_for_function("() => { const v = document.querySelector('#trajectory-video video');"
                           " return v && v.readyState >= 2; }", timeout=TIMEOUT_MS)
-    record_timing("click Denoise -> its video ready to play", time.monotonic() - started)
     video = video_state(tab)
     assert video["ready"] >= 2 and video["error"] is None and video["src"].endswith(".webm") and video["width"] > 0
-    # back to the first step, then Play walks the steps
-    tab.evaluate(f"() => Plotly.animate({player('denoising')}.querySelector('.fr-plot'), ['0'], "
-                 "{mode: 'immediate', frame: {duration: 0, redraw: true}, transition: {duration: 0}})")
-    wait_frame(tab, "denoising", "0")
-    tab.locator("#denoising .updatemenu-button").first.click()  # ▶ Play
-    tab.wait_for_function(f"() => Number({player('denoising')}.dataset.frame) >= 5", timeout=30_000)
     wait_drawn(tab, "attention", 1)
     assert "DIT CALLS" in tab.inner_text("#run-facts").upper()
+    # replay: back to the first step with the slider, then Play walks the steps with the pictures in step
+    tab.locator("#denoising .fr-dn-slider").fill("0")
+    tab.wait_for_function("() => document.querySelector('#denoising [data-steps]').dataset.step === '0'")
+    assert_in_step(tab)
+    tab.locator("#denoising .fr-dn-play").click()
+    tab.wait_for_function("() => Number(document.querySelector('#denoising [data-steps]').dataset.step) >= 5",
+                          timeout=30_000)
+    assert_in_step(tab)
+    # a frame of the strip, enlarged
+    tab.locator("#denoising .fr-dn-x0_hat img").click(position={"x": 5, "y": 5})
+    assert tab.locator("#denoising .fr-dn-zoom").is_visible()
+    assert picture_spread(tab, "#denoising .fr-dn-canvases canvas >> nth=1") > 8
     assert not tab.errors
+
+
+def test_denoising_pictures_never_go_blank_on_a_slow_device(reel_tab):
+    """Three runs from pure noise, the CPU throttled 4x for two of them: every check finds both pictures
+    with pixels and in step with the title and the slider, mid-run and at the end."""
+    tab = reel_tab
+    watch_a_run(tab)
+    session = throttled(tab, 4)
+    try:
+        for _ in range(2):
+            seconds = watch_a_run(tab)
+        record_timing("press Denoise (pure noise, CPU throttled 4x) -> first step on screen", seconds)
+    finally:
+        session.send("Emulation.setCPUThrottlingRate", {"rate": 1})
+    assert not tab.errors
+
+
+def test_pressing_denoise_again_stops_the_older_run(reel_tab):
+    tab = reel_tab
+    start_denoising(tab, start="noise")
+    runs = int(denoise_state(tab)["runs"])
+    tab.click("#denoise-button")  # while the first is still streaming in
+    tab.wait_for_function(f"() => Number(document.querySelector('#denoising [data-steps]').dataset.runs) > {runs}",
+                          timeout=TIMEOUT_MS)
+    wait_done(tab)
+    assert denoise_state(tab)["steps"] == "50"
+    assert not tab.errors
+
+
+def test_two_settings_compared_from_the_same_noise(reel_tab):
+    tab = reel_tab
+    tab.locator("#compare input").click()
+    tab.get_by_role("option", name="the other sampler").click()
+    start_denoising(tab, start="noise")
+    wait_done(tab)
+    state = denoise_state(tab)
+    lanes = {picture["lane"] for picture in state["pictures"]}
+    assert lanes == {"0", "1"} and all(picture["loaded"] for picture in state["pictures"])
+    assert picture_spread(tab, "#denoising .fr-dn-lane >> nth=1") > 8
+    names = tab.locator("#denoising .fr-dn-lane-name").all_inner_texts()
+    assert "DDIM" in names[0] and "DDPM" in names[1]
+    tab.locator("#compare input").click()
+    tab.get_by_role("option", name="nothing").click()
 
 
 def test_a_click_on_the_frame_picks_the_token_whose_attention_is_shown(reel_tab):
@@ -345,13 +462,15 @@ def test_sections_6_to_8_fit_a_phone(browser, url):
         steps = phone.locator("#steps input[type=number]")  # a short run: this test is about the layout
         steps.fill("10")
         steps.press("Enter")
-        denoise_and_wait(phone)
+        session = throttled(phone, 4)  # a phone's pace
+        watch_a_run(phone, start="clip")
+        session.send("Emulation.setCPUThrottlingRate", {"rate": 1})
         phone.wait_for_function("() => { const v = document.querySelector('#trajectory-video video');"
                                 " return v && v.readyState >= 2; }", timeout=TIMEOUT_MS)
-        assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1
-        height = phone.evaluate(f"() => {player('denoising')}.querySelector('.fr-plot').clientHeight")
-        assert height >= 600  # the phone layout: pictures above the map
         screenshot_sections_6_to_8(phone, SHOTS / "sections_6_8_phone.png")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+        width = phone.evaluate("() => document.querySelector('#denoising .fr-dn-x0_hat img').clientWidth")
+        assert width >= 600, width  # the reel is swiped along at twice the screen's width, inside its own box
 
 
 # --- for everyone ---------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from . import common
 from .common import chips, fact
 
 # the first run starts from the visitor's own clip noised part-way, so it ends in something they recognise
-DENOISE = dict(sampler="ddim", steps=50, seed=0, start="clip", strength=0.6, eta=0.0, compare="none")
+DENOISE = dict(sampler="ddim", steps=50, seed=0, start="clip", strength=0.4, eta=0.0, compare="none")
 STARTS = [("your clip, noised", "clip"), ("pure noise", "noise")]
 MODELS = ["prior", "fitted to your clip"]
 MAX_STEPS = 50

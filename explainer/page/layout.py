@@ -406,7 +406,7 @@ def denoising_section(reel_state: gr.State, run: gr.State, fitted: gr.State) -> 
         denoise_clip, [api_clip, sampler, steps, noise_seed, start, strength, eta, model_choice, compare, reel_state,
                        fitted, ticket],
         [run, player, facts, data, looks.step, looks.block, looks.token, looks.view, looks.frame, video],
-        api_name="denoise", concurrency_id=MODEL_POOL, show_progress="hidden")
+        api_name="denoise", concurrency_id=MODEL_POOL, show_progress="hidden", trigger_mode="multiple")
     return SimpleNamespace(api_clip=api_clip, model_choice=model_choice, video=video,
                            attention_settings=looks.settings)
 

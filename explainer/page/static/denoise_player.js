@@ -67,10 +67,12 @@ function build() {
   const zoomClose = make('button', {type: 'button', class: 'fr-dn-close', text: '✕',
                                     'aria-label': 'Close the enlarged frame'}, zoomHead);
   const canvases = make('div', {class: 'fr-dn-canvases'}, zoom);
-  const zooms = run.head.lanes.flatMap((_, lane) => ['x_t', 'x0_hat'].map((kind) => {
-    const canvas = make('canvas', {role: 'img', 'aria-label': `frame enlarged, ${kind === 'x_t' ? 'x_t' : 'x̂0'}`},
-                        canvases);
-    return {lane, kind, canvas};
+  const zooms = run.head.lanes.flatMap((lane, n) => ['x_t', 'x0_hat'].map((kind) => {
+    const name = (kind === 'x_t' ? 'x_t' : 'x̂0') + (run.head.lanes.length > 1 ? ` · ${lane.name}` : '');
+    const figure = make('figure', {}, canvases);
+    make('figcaption', {text: name}, figure);
+    const canvas = make('canvas', {role: 'img', 'aria-label': `the frame enlarged: ${name}`}, figure);
+    return {lane: n, kind, canvas};
   }));
   const plots = make('div', {class: 'fr-dn-plots'}, root);
   const map = make('div', {class: 'fr-dn-map', role: 'img', 'aria-label': 'the map of the path'}, plots);
@@ -106,7 +108,7 @@ function drawZoom() {
     if (!img.naturalWidth) continue;
     const fullWidth = head.columns * (head.width + head.gap) - head.gap;
     const scale = img.naturalWidth / fullWidth;  // x_t may travel at half size
-    const scaleUp = Math.max(1, Math.floor(Math.min(520, canvas.parentElement.clientWidth / 2 - 8) / head.width));
+    const scaleUp = Math.max(1, Math.floor(Math.min(520, canvas.parentElement.parentElement.clientWidth / 2 - 8) / head.width));
     canvas.width = head.width * scaleUp;
     canvas.height = head.height * scaleUp;
     const context = canvas.getContext('2d');
@@ -156,6 +158,10 @@ async function show(n) {
   ui.slider.value = String(n);
   shownAt = n;
   element.dataset.step = String(n);
+  if (!element.dataset.firstShownAt || element.dataset.firstShownRun !== element.dataset.runs) {
+    element.dataset.firstShownAt = String(Math.round(performance.now()));
+    element.dataset.firstShownRun = element.dataset.runs;
+  }
   drawZoom();
   drawPlots();
 }
