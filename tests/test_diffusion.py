@@ -1,4 +1,5 @@
 """The diffusion process: schedules, q(x_t | x_0) and the samplers, with diffusers as the oracle."""
+import numpy as np
 import pytest
 import torch
 
@@ -139,3 +140,33 @@ def test_the_dit_drives_a_sampler():
     steps = list(diffusion.ddim(model, diffusion.get_schedule("linear"), (1, 2, 16, 24, 3), steps=4))
     assert len(steps) == 4 and steps[-1].x_next.shape == (1, 2, 16, 24, 3)
     assert torch.equal(steps[-1].x_next, torch.zeros(1, 2, 16, 24, 3))  # an untrained DiT predicts 0
+
+
+def test_the_path_map_places_the_clip_up_and_the_starting_noise_across():
+    from explainer.trajectory import PathMap
+
+    rng = np.random.default_rng(0)
+    clip = rng.integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
+    noise = rng.integers(0, 256, clip.shape, dtype=np.uint8)
+    path = PathMap(clip, noise)
+    across, up = path.clip
+    assert abs(across) < 1e-5 and up > 0.3  # the clip lies on the up axis
+    start_across, start_up = path.place(noise)
+    assert start_across > 0.3  # the starting noise is mostly across
+    middle = path.place(((clip.astype(np.float32) + noise) / 2).round().astype(np.uint8))
+    assert 0 < middle[0] < start_across and abs(middle[1] - (up + start_up) / 2) < 0.02
+
+
+def test_the_change_between_guesses_says_its_scale():
+    from explainer.trajectory import change_between
+
+    rng = np.random.default_rng(1)
+    before = rng.integers(60, 190, (2, 64, 64, 3), dtype=np.uint8)
+    coarse = before.copy()
+    coarse[:, :, 32:] += 30  # half of every frame brightens: layout
+    fine = (before.astype(np.int16) + rng.integers(-15, 16, before.shape)).astype(np.uint8)  # grain: detail
+    rms, share = change_between(before, coarse)
+    assert abs(rms - 30 / np.sqrt(2)) < 0.5 and share > 0.8
+    rms, share = change_between(before, fine)
+    assert 5 < rms < 12 and share < 0.1
+    assert change_between(before, before) == (0.0, 0.0)

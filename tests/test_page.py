@@ -4,6 +4,10 @@ the page keeps working. The DiT denoises a clip file (the same seed, the same ru
 fits a copy of itself to a clip, and any figure leaves as a standalone HTML file."""
 import json
 import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -220,6 +224,40 @@ def test_denoise_returns_a_playable_video_and_the_same_seed_gives_the_same_run(c
     assert '<script src="http' not in text and len(text) > 3_000_000  # plotly.js inside: it works offline
 
 
+@pytest.fixture(scope="module")
+def long_720p_clip(tmp_path_factory) -> Path:
+    """About 16 s of 1280x720 footage: Big Buck Bunny (from `python -m explainer data`) played three times."""
+    from explainer.data import cache_dir
+
+    source = cache_dir() / "bigbuckbunny.mp4"
+    if not source.exists() or shutil.which("ffmpeg") is None:
+        pytest.skip("needs `python -m explainer data` and ffmpeg")
+    path = tmp_path_factory.mktemp("long") / "bunny_720p.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", "2", "-i", str(source), "-an", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-crf", "28", str(path)], check=True, timeout=120)
+    return path
+
+
+def test_denoise_streams_its_steps_through_the_api(client, long_720p_clip):
+    """/denoise on a 16 s 720p clip: updates arrive while the run is computed, the first long before the last."""
+    started = time.perf_counter()
+    job = client.submit(gradio_client.handle_file(str(long_720p_clip)), api_name="/denoise")
+    first = None
+    while not job.done():
+        if first is None and job.outputs():
+            first = time.perf_counter() - started
+        time.sleep(0.01)
+    total = time.perf_counter() - started
+    updates = job.outputs()
+    print(f"\n/denoise, 16 s 720p clip: first update after {first:.2f} s, {len(updates)} updates in {total:.2f} s")
+    result = denoised(job.result())
+    steps = steps_of(result["trajectory"])
+    assert len(steps) == result["summary"]["model_calls"] == 20  # the default: the clip noised to strength 0.4
+    assert len(updates) > len(steps) and first < total / 2
+    growing = [len(update[0]) for update in updates[:-1]]  # the player's text grows step by step
+    assert growing == sorted(growing) and len(set(growing)) > len(steps) // 2
+
+
 def test_sdedit_starts_from_the_clip_and_keeps_it(client):
     clip = gradio_client.handle_file(page.sample_file("wide"))
     kept = denoised(client.predict(clip, "ddpm", 20, 0, "clip", 0.3, api_name="/denoise"))["summary"]
@@ -265,3 +303,34 @@ def test_fit_longer_than_the_cap_is_refused_with_a_readable_message():
     with pytest.raises(gr.Error) as raised:
         next(page.fit_to_clip("any-clip.webm", seconds=page.FIT_MAX_SECONDS + 1, seed=0))
     assert f"1 to {page.FIT_MAX_SECONDS} seconds" in str(raised.value)
+
+
+def test_a_newer_press_stops_the_older_run_at_its_next_step():
+    from explainer.page import denoising
+
+    lanes = denoising.lanes_for(page.sample_file("square"), denoising.sampler_settings("ddim", 10, 0, "noise", 1, 0),
+                                None, None, None)
+    ticket = denoising.new_ticket("a visitor")
+    seen = []
+    for update in denoising.stream_denoising(lanes, "square", denoising.still_newest("a visitor", ticket)):
+        seen.append(update)
+        if len(seen) == 4:  # the run's line and three steps: then the visitor presses Denoise again
+            denoising.new_ticket("a visitor")
+    assert len(seen) == 4 and [line.get("index") for line in seen[1:]] == [0, 1, 2]
+    assert denoising.still_newest("someone else", None)()  # an API call has no ticket and always runs
+
+
+def test_the_narration_comes_from_the_runs_own_numbers():
+    from explainer.page import denoising
+
+    lanes = denoising.lanes_for(page.sample_file("wide"), denoising.sampler_settings("ddim", 20, 0, "noise", 1, 0),
+                                None, None, None, "steps")
+    lines = [line for line in denoising.stream_denoising(lanes, "wide") if isinstance(line, dict) and "says" in line]
+    assert {line["lane"] for line in lines} == {0, 1}
+    assert [line["index"] for line in lines if line["lane"] == 1] == list(range(10))  # 20 vs 10 steps
+    sentences = [line["says"] for line in lines if line["lane"] == 0]
+    assert len(set(sentences)) == len(sentences)  # no two steps say the same
+    for line in lines:
+        assert f"Step {line['index'] + 1} of {line['total']} (t = {line['t']})" in line["says"]
+        assert f"{1 / (1 + line['snr']):.0%} noise" in line["says"]
+    assert "grey levels" in sentences[5] and "coarse layout" in sentences[5]
