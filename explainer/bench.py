@@ -126,6 +126,46 @@ def cpu_bf16_figures(model, clip, t, grid: PatchGrid, *, reps: int, ddim_steps: 
             "cpu_bf16_ddim50_seconds": ddim_s * 50 / ddim_steps}
 
 
+def page_figures(quick: bool = False) -> dict:
+    """The page's denoising around the model, on the wide sample with the shipped prior and the page's
+    default run (warm, nothing cached between runs): `page_first_step_s`, from the /denoise handler being
+    called with the clip file to its first streamed step; `page_run_over_model`, the handler's whole run
+    (every step, the attention view and the video delivered) over the sampler's own DiT calls on the same
+    clip; `page_run_bytes`, what the run's player text weighs."""
+    from .assets import sample_file
+    from .diffusion import SAMPLERS, get_schedule
+    from .page import layout
+    from .page.denoising import DENOISE, WORKING_SIDE, prior_model, working_clip
+    from .pixels import to_unit
+
+    path = sample_file("wide")
+    steps = 10 if quick else DENOISE["steps"]
+    model = prior_model()
+    clip = working_clip(path, WORKING_SIDE, None, model.config.patch)
+    x0 = to_unit(clip.frames)[None].to(next(model.parameters()).device)
+    settings = dict(steps=steps, seed=DENOISE["seed"], clip=x0, strength=DENOISE["strength"], clip_x0=True)
+
+    def model_only():
+        for _ in SAMPLERS[DENOISE["sampler"]](model, get_schedule("linear"), **settings):
+            pass
+
+    first, text = [], []
+
+    def page_run():
+        started = time.perf_counter()
+        run = layout.denoise_clip(path, steps=steps)
+        player = next(run)[1]
+        first.append(time.perf_counter() - started)
+        for answer in run:
+            player = answer[1]
+        text.append(player)
+
+    model_s, page_s = alternate([model_only, page_run], torch.device("cpu"), 1 if quick else 3, warmup=1)
+    return {"page_first_step_s": statistics.median(first[1:] or first), "page_run_over_model": page_s / model_s,
+            "page_model_seconds": model_s, "page_run_seconds": page_s,
+            "page_run_steps": len(text[-1].splitlines()) - 2, "page_run_bytes": len(text[-1])}
+
+
 def run_bench(config: str = "default", quick: bool = False) -> dict:
     """Measure the DiT on this machine; `quick` is a smoke run (few repetitions, 5 DDIM steps, scaled)."""
     device = pick_device()
@@ -162,4 +202,5 @@ def run_bench(config: str = "default", quick: bool = False) -> dict:
         "ddim50_seconds": ddim_s * 50 / ddim_steps,
         "ddim50_scaled_from_fewer_steps": ddim_steps != 50,
         **cpu_bf16_figures(model, clip, t, grid, reps=reps, ddim_steps=ddim_steps),
+        **page_figures(quick),
     }

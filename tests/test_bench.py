@@ -6,7 +6,8 @@ from explainer.bench import run_bench
 from explainer.cli import main
 
 KEYS = {"device", "config", "tokens", "params", "dit_forward_ms", "dit_gflops_per_s", "gemm_gflops_per_s",
-        "gemm_ratio", "vs_diffusers_ratio", "ddim50_seconds", "ddim_steps", "quick"}
+        "gemm_ratio", "vs_diffusers_ratio", "ddim50_seconds", "ddim_steps", "quick", "page_first_step_s",
+        "page_run_over_model"}
 
 
 def test_quick_bench_reports_every_figure():
@@ -17,6 +18,8 @@ def test_quick_bench_reports_every_figure():
     for key in ("dit_forward_ms", "dit_gflops_per_s", "gemm_gflops_per_s", "gemm_ratio", "ddim50_seconds"):
         assert math.isfinite(result[key]) and result[key] > 0, key
     assert result["vs_diffusers_ratio"] is None or result["vs_diffusers_ratio"] > 0
+    assert 0 < result["page_first_step_s"] < result["page_run_seconds"] and result["page_run_over_model"] > 1
+    assert result["page_run_steps"] == 4 and result["page_run_bytes"] > 0  # 10 steps from the clip at 0.4
     json.dumps(result)  # the CLI prints it as JSON
 
 
