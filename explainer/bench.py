@@ -127,11 +127,11 @@ def cpu_bf16_figures(model, clip, t, grid: PatchGrid, *, reps: int, ddim_steps: 
 
 
 def page_figures(quick: bool = False) -> dict:
-    """The page's denoising around the model, on the wide sample with the shipped prior and the page's
-    default run (warm, nothing cached between runs): `page_first_step_s`, from the /denoise handler being
-    called with the clip file to its first streamed step; `page_run_over_model`, the handler's whole run
-    (every step, the attention view and the video delivered) over the sampler's own DiT calls on the same
-    clip; `page_run_bytes`, what the run's player text weighs."""
+    """The page's denoising around the model, on the wide sample on show with the shipped prior and the
+    page's default run (warm, nothing cached between runs): `page_first_step_s`, from the /denoise handler
+    being called to its first streamed step; `page_run_over_model`, the handler's whole run (every step's
+    pictures and the video delivered) over the sampler's own DiT calls on the same clip; `page_run_bytes`,
+    what the run's player text weighs."""
     from .assets import sample_file
     from .diffusion import SAMPLERS, get_schedule
     from .page import layout
@@ -151,14 +151,16 @@ def page_figures(quick: bool = False) -> dict:
 
     first, text = [], []
 
+    on_show = {"clip": clip, "path": path}  # the page's session keeps the clip it read
+
     def page_run():
         started = time.perf_counter()
-        run = layout.denoise_clip(path, steps=steps)
-        player = next(run)[1]
+        run = layout.denoise_clip(None, steps=steps, reel_state=on_show)
+        player = next(run)[1]  # the page's updates: {"value": text, ...}
         first.append(time.perf_counter() - started)
         for answer in run:
             player = answer[1]
-        text.append(player)
+        text.append(player["value"] if isinstance(player, dict) else player)
 
     model_s, page_s = alternate([model_only, page_run], torch.device("cpu"), 1 if quick else 3, warmup=1)
     return {"page_first_step_s": statistics.median(first[1:] or first), "page_run_over_model": page_s / model_s,

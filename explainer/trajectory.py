@@ -109,7 +109,9 @@ class PathMap:
         up = clip / max(float(np.linalg.norm(clip)), 1e-12)
         rest = start - float(start @ up) * up
         across = rest / max(float(np.linalg.norm(rest)), 1e-12)
-        self.axes = np.stack([across, up]) / np.sqrt(clip.size)  # (2, P)
+        axes = np.stack([across, up]) / np.sqrt(clip.size)  # (2, P), on [-1, 1] pixels
+        # the same on uint8 pixels p, since p / 127.5 - 1 is what to_unit makes of them
+        self.on_pixels, self.offset = (axes / 127.5).astype(np.float32), axes.sum(1)
         self.clip = self.place(clip_uint8)
 
     @staticmethod
@@ -117,7 +119,7 @@ class PathMap:
         return np.asarray(reel_uint8, np.float32).reshape(-1) / 127.5 - 1.0  # as pixels.to_unit
 
     def place(self, reel_uint8: np.ndarray) -> tuple[float, float]:
-        across, up = self.axes @ self._unit(reel_uint8)
+        across, up = self.on_pixels @ np.asarray(reel_uint8, np.float32).reshape(-1) - self.offset
         return float(across), float(up)
 
 

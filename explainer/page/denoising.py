@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -244,25 +245,38 @@ def stream_denoising(lanes: list[Lane], clip_name: str, still_wanted=lambda: Tru
     places: list[list] = [[] for _ in lanes]  # each step's (x_t, x̂0) on the map
     seconds = [0.0 for _ in lanes]
     path_map = None
-    clock = time.perf_counter()
-    for lane, shown in interleaved(runs):
-        seconds[lane] += time.perf_counter() - clock
-        if not still_wanted():
-            for run in runs:
-                run.close()
-            return
-        before = kept[lane][-1] if kept[lane] else None
-        kept[lane].append(shown)
-        if path_map is None:
-            path_map = PathMap(clip.frames, shown.x_t)
-            start = ("pure noise" if lanes[0].settings["start"] == "noise"
-                     else f"your clip, noised to t = {shown.t}")
-            yield {"kind": "run", "clip": clip_name, "frames": frames, "height": height, "width": width,
-                   "columns": columns, "gap": 2, "start": start, "clip_at": [round(v, 4) for v in path_map.clip],
-                   "lanes": [{"name": lane.name, "total": lane.settings["steps"]} for lane in lanes]}
+
+    def line_of(lane: int, shown: Shown, before: Shown | None) -> dict:
         places[lane].append((path_map.place(shown.x_t), path_map.place(shown.x0_hat)))
-        yield step_line(lane, shown, before, places[lane][-1], columns)
+        return step_line(lane, shown, before, places[lane][-1], columns)
+
+    # a step's pictures are encoded while the DiT computes the next step, and sent as soon as that returns
+    with ThreadPoolExecutor(1, thread_name_prefix="film-reel-step") as encoder:
+        encoding = None
         clock = time.perf_counter()
+        for lane, shown in interleaved(runs):
+            seconds[lane] += time.perf_counter() - clock
+            if not still_wanted():
+                for run in runs:
+                    run.close()
+                return
+            before = kept[lane][-1] if kept[lane] else None
+            kept[lane].append(shown)
+            if path_map is None:
+                path_map = PathMap(clip.frames, shown.x_t)
+                start = ("pure noise" if lanes[0].settings["start"] == "noise"
+                         else f"your clip, noised to t = {shown.t}")
+                yield {"kind": "run", "clip": clip_name, "frames": frames, "height": height, "width": width,
+                       "columns": columns, "gap": 2, "start": start, "clip_at": [round(v, 4) for v in path_map.clip],
+                       "lanes": [{"name": lane.name, "total": lane.settings["steps"]} for lane in lanes]}
+                yield line_of(lane, shown, before)  # the first step at once
+            else:
+                if encoding is not None:
+                    yield encoding.result()
+                encoding = encoder.submit(line_of, lane, shown, before)
+            clock = time.perf_counter()
+        if encoding is not None:
+            yield encoding.result()
     trajectories = [collect(shown, run_settings(**lane.settings)) for shown, lane in zip(kept, lanes)]
     summaries = [run_summary(trajectory, lane.clip, clip_name, lane.model_name, spent)
                  for trajectory, lane, spent in zip(trajectories, lanes, seconds)]
@@ -327,8 +341,9 @@ def run_denoising(path: str, settings: dict, model_choice, fitted: dict | None, 
 
 
 def run_video(denoised: Denoised) -> str:
-    """The run as a browser-playable video (x_t | x̂0, a step a frame), in this request's own folder."""
-    scale = max(2, round(256 / denoised.clip.frames.shape[2]))  # about 256 px a side, however small the clip
+    """The run as a browser-playable video (x_t | x̂0, a step a frame), in this request's own folder, at the
+    working size (the page enlarges it with crisp pixels; small clips are doubled)."""
+    scale = 1 if denoised.clip.frames.shape[2] >= 96 else 2
     path = write_trajectory_video(denoised.trajectory, common.request_folder() / "denoising.webm", scale=scale)
     return str(path)
 

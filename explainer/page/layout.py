@@ -290,8 +290,9 @@ def denoise_clip(clip_file, sampler=DENOISE["sampler"], steps=DENOISE["steps"], 
                     gr.update(choices=list(range(1, start_at.blocks + 1)), value=start_at.block),
                     gr.update(maximum=start_at.tokens - 1, value=start_at.token)) if live \
             else (start_at.step, start_at.block, start_at.token)
-        attention = tuple(reveal(view) for view in denoising.attention_view(
-            done.run, start_at.step, start_at.block, "mean", start_at.token))
+        # an API call gets the attention view in its answer; the page asks for it once the run is delivered
+        attention = (gr.skip(), gr.skip()) if live else denoising.attention_view(
+            done.run, start_at.step, start_at.block, "mean", start_at.token)
         video = reveal(denoising.run_video(done))
         yield done.run, text, done.facts, done.summary, *controls, *attention, video
 
@@ -300,6 +301,14 @@ def press_denoise(request: gr.Request):
     """A Denoise press on the page, answered outside the queue: its ticket, which makes the session's older
     run stop at its next step (the new run then waits for the model's slot no longer than that)."""
     return denoising.new_ticket(getattr(request, "session_hash", None) or "")
+
+
+def attention_after_run(run, step, block, head, token):
+    """Where one token looks, for the run just delivered (nothing when a newer press stopped it first)."""
+    if not run:
+        return gr.skip(), gr.skip()
+    view, frame = show_attention(run, step, block, head, token)
+    return shown(view), shown(frame)
 
 
 def show_attention(run, step, block, head, token):
@@ -406,7 +415,8 @@ def denoising_section(reel_state: gr.State, run: gr.State, fitted: gr.State) -> 
         denoise_clip, [api_clip, sampler, steps, noise_seed, start, strength, eta, model_choice, compare, reel_state,
                        fitted, ticket],
         [run, player, facts, data, looks.step, looks.block, looks.token, looks.view, looks.frame, video],
-        api_name="denoise", concurrency_id=MODEL_POOL, show_progress="hidden", trigger_mode="multiple")
+        api_name="denoise", concurrency_id=MODEL_POOL, show_progress="hidden", trigger_mode="multiple").then(
+        attention_after_run, looks.settings, [looks.view, looks.frame], api_visibility="private")
     return SimpleNamespace(api_clip=api_clip, model_choice=model_choice, video=video,
                            attention_settings=looks.settings)
 
