@@ -7,6 +7,7 @@ No Gradio and no Plotly here: clips in, numpy arrays out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -32,20 +33,32 @@ class Trajectory:
     settings: dict = field(default_factory=dict)
 
 
-@dataclass
 class Shown:
-    """One step of a run as the page shows it: the pixels of x_t and of the guess x̂0 (T, H, W, 3) uint8,
-    how much of x_t is still noise (SNR), the guess against the clip, and (last step only) the finished clip."""
+    """One step of a run as the page shows it: x_t and the guess x̂0 (T, H, W, 3), how much of x_t is still
+    noise (SNR), the guess against the clip, and (last step only) the finished clip. Pixels and PSNR are
+    worked out when first asked for (a run kept only for its numbers never makes the pictures)."""
 
-    index: int
-    total: int
-    t: int
-    x_t: np.ndarray
-    x0_hat: np.ndarray
-    snr: float
-    psnr_db: float
-    latent: torch.Tensor = field(repr=False)   # the float x_t, for attention maps
-    final: np.ndarray | None = None
+    def __init__(self, index: int, total: int, t: int, snr: float, x_t: torch.Tensor, x0_hat: torch.Tensor,
+                 clip: torch.Tensor, final: torch.Tensor | None = None):
+        self.index, self.total, self.t, self.snr = index, total, t, snr
+        self.latent = x_t  # the float x_t, for attention maps
+        self._x0_hat, self._clip, self._final = x0_hat, clip, final
+
+    @cached_property
+    def x_t(self) -> np.ndarray:
+        return to_pixels(self.latent)
+
+    @cached_property
+    def x0_hat(self) -> np.ndarray:
+        return to_pixels(self._x0_hat)
+
+    @cached_property
+    def psnr_db(self) -> float:
+        return psnr_db(self._x0_hat, self._clip)
+
+    @cached_property
+    def final(self) -> np.ndarray | None:
+        return None if self._final is None else to_pixels(self._final)
 
 
 def denoise_steps(model: DiT, clip_uint8: np.ndarray, *, sampler: str = "ddim", steps: int = 50, seed: int = 0,
@@ -67,9 +80,8 @@ def denoise_steps(model: DiT, clip_uint8: np.ndarray, *, sampler: str = "ddim", 
         options["shape"] = tuple(x0.shape)
     for step in SAMPLERS[sampler](model, schedule, **options):
         last = step.index == step.total - 1
-        yield Shown(step.index, step.total, int(step.t), to_pixels(step.x_t[0]), to_pixels(step.x0_hat[0]),
-                    float(schedule.snr(step.t)), psnr_db(step.x0_hat[0], x0[0]), step.x_t[0].detach().cpu(),
-                    to_pixels(step.x_next[0]) if last else None)
+        yield Shown(step.index, step.total, int(step.t), float(schedule.snr(step.t)), step.x_t[0].detach().cpu(),
+                    step.x0_hat[0].detach().cpu(), x0[0], step.x_next[0].detach().cpu() if last else None)
 
 
 def run_settings(sampler: str, steps: int, seed: int, start: str, strength: float, eta: float) -> dict:
@@ -123,11 +135,13 @@ class PathMap:
         return float(across), float(up)
 
 
-def change_between(before: np.ndarray, after: np.ndarray, *, coarse_px: int = 16) -> tuple[float, float]:
+def change_between(before: np.ndarray, after: np.ndarray, *, coarse_px: int = 16,
+                   every: int = 1) -> tuple[float, float]:
     """How much a guess changed between two steps, (T, H, W, 3) uint8 each: (the RMS change in grey levels,
     the share of the change's energy at coarse scale: in structures at least `coarse_px` pixels across,
-    from the 2D power spectrum of each frame's change in luminance)."""
-    change = after.astype(np.float32) - before.astype(np.float32)
+    from the 2D power spectrum of each frame's change in luminance). `every` > 1 looks at every so many
+    frames only."""
+    change = after[::every].astype(np.float32) - before[::every].astype(np.float32)
     rms = float(np.sqrt(np.mean(change ** 2)))
     luma = change @ np.array([0.299, 0.587, 0.114], np.float32)  # (T, H, W)
     power = np.abs(np.fft.rfft2(luma - luma.mean(axis=(1, 2), keepdims=True))) ** 2

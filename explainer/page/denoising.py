@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,7 +186,7 @@ def narration(shown: Shown, before: Shown | None, psnr_known: bool = True) -> st
     if before is None:
         guess = f" its first guess x̂0 is {shown.psnr_db:.1f} dB from your clip" if psnr_known else ""
         return f"{head};{guess or ' the DiT makes its first guess x̂0'}."
-    rms, coarse = change_between(before.x0_hat, shown.x0_hat)
+    rms, coarse = change_between(before.x0_hat, shown.x0_hat, every=4)  # a quarter of the frames say enough
     if rms < 1.0:
         return f"{head}; its guess barely moved ({rms:.1f} grey levels): the picture has settled."
     if coarse >= 0.6:
@@ -250,33 +249,24 @@ def stream_denoising(lanes: list[Lane], clip_name: str, still_wanted=lambda: Tru
         places[lane].append((path_map.place(shown.x_t), path_map.place(shown.x0_hat)))
         return step_line(lane, shown, before, places[lane][-1], columns)
 
-    # a step's pictures are encoded while the DiT computes the next step, and sent as soon as that returns
-    with ThreadPoolExecutor(1, thread_name_prefix="film-reel-step") as encoder:
-        encoding = None
+    clock = time.perf_counter()
+    for lane, shown in interleaved(runs):
+        seconds[lane] += time.perf_counter() - clock
+        if not still_wanted():
+            for run in runs:
+                run.close()
+            return
+        before = kept[lane][-1] if kept[lane] else None
+        kept[lane].append(shown)
+        if path_map is None:
+            path_map = PathMap(clip.frames, shown.x_t)
+            start = ("pure noise" if lanes[0].settings["start"] == "noise"
+                     else f"your clip, noised to t = {shown.t}")
+            yield {"kind": "run", "clip": clip_name, "frames": frames, "height": height, "width": width,
+                   "columns": columns, "gap": 2, "start": start, "clip_at": [round(v, 4) for v in path_map.clip],
+                   "lanes": [{"name": lane.name, "total": lane.settings["steps"]} for lane in lanes]}
+        yield line_of(lane, shown, before)
         clock = time.perf_counter()
-        for lane, shown in interleaved(runs):
-            seconds[lane] += time.perf_counter() - clock
-            if not still_wanted():
-                for run in runs:
-                    run.close()
-                return
-            before = kept[lane][-1] if kept[lane] else None
-            kept[lane].append(shown)
-            if path_map is None:
-                path_map = PathMap(clip.frames, shown.x_t)
-                start = ("pure noise" if lanes[0].settings["start"] == "noise"
-                         else f"your clip, noised to t = {shown.t}")
-                yield {"kind": "run", "clip": clip_name, "frames": frames, "height": height, "width": width,
-                       "columns": columns, "gap": 2, "start": start, "clip_at": [round(v, 4) for v in path_map.clip],
-                       "lanes": [{"name": lane.name, "total": lane.settings["steps"]} for lane in lanes]}
-                yield line_of(lane, shown, before)  # the first step at once
-            else:
-                if encoding is not None:
-                    yield encoding.result()
-                encoding = encoder.submit(line_of, lane, shown, before)
-            clock = time.perf_counter()
-        if encoding is not None:
-            yield encoding.result()
     trajectories = [collect(shown, run_settings(**lane.settings)) for shown, lane in zip(kept, lanes)]
     summaries = [run_summary(trajectory, lane.clip, clip_name, lane.model_name, spent)
                  for trajectory, lane, spent in zip(trajectories, lanes, seconds)]
