@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -69,10 +70,10 @@ def request_dir() -> Path:
     return folder
 
 
-def sweep(folder: Path, age_s: float, recursive: bool = True) -> int:
+def sweep(folder: Path, age_s: float, recursive: bool = True, keep: set[str] = frozenset()) -> int:
     """Delete files (then folders left empty) under `folder` last changed more than `age_s` ago, or only
-    the files directly in it when not `recursive`; how many files went. Never fails: a file that vanished
-    meanwhile or a folder still in use is skipped."""
+    the files directly in it when not `recursive`, except those whose resolved paths are in `keep`; how
+    many files went. Never fails: a file that vanished meanwhile or a folder still in use is skipped."""
     removed, now = 0, time.time()
     for here, folders, files in os.walk(folder, topdown=False):  # deepest first; errors are skipped
         if not recursive and Path(here) != Path(folder):
@@ -80,7 +81,7 @@ def sweep(folder: Path, age_s: float, recursive: bool = True) -> int:
         for name in files:
             with contextlib.suppress(OSError):
                 path = Path(here) / name
-                if now - path.lstat().st_mtime > age_s:
+                if now - path.lstat().st_mtime > age_s and str(path.resolve()) not in keep:
                     path.unlink()
                     removed += 1
         for name in folders if recursive else ():
@@ -92,20 +93,24 @@ def sweep(folder: Path, age_s: float, recursive: bool = True) -> int:
 
 
 class Sweeper(threading.Thread):
-    """Every `every_s` seconds, in the background until stopped: sweeps the work folder, and the loose
-    files at the top of Gradio's upload folder when that is the app's own. Gradio's `delete_cache` deletes
-    the uploads and outputs it tracks, but not those: gr.File(type="filepath") leaves an empty temp file
-    there on every call, and an upload refused half-way leaves its partial file."""
+    """Every `every_s` seconds, in the background until stopped: sweeps the work folder, and Gradio's
+    upload and output cache when that is the app's own. Gradio's `delete_cache` deletes only the files it
+    tracks, and it misses some: gr.File(type="filepath") leaves an empty temp file on every call, an upload
+    refused half-way leaves its partial file, and an output sent while the event also updated a
+    component's properties (gr.update, gr.skip) is cached through a per-session copy of that component
+    whose files Gradio never deletes. `keep()` names the files to leave alone (the page's own initial
+    values and examples, which Gradio keeps for as long as the page runs)."""
 
-    def __init__(self, age_s: float, every_s: float, work: Path, uploads: Path | None = None):
+    def __init__(self, age_s: float, every_s: float, work: Path, uploads: Path | None = None,
+                 keep: Callable[[], set[str]] = set):
         super().__init__(name="film-reel-sweeper", daemon=True)
-        self.age_s, self.every_s, self.work, self.uploads = age_s, every_s, Path(work), uploads
+        self.age_s, self.every_s, self.work, self.uploads, self.keep = age_s, every_s, Path(work), uploads, keep
         self.stopped = threading.Event()
 
     def sweep(self) -> int:
         removed = sweep(self.work, self.age_s)
         if self.uploads is not None:
-            removed += sweep(self.uploads, self.age_s, recursive=False)
+            removed += sweep(self.uploads, self.age_s, keep={str(Path(p).resolve()) for p in self.keep()})
         return removed
 
     def run(self):

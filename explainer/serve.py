@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import threading
 import uuid
@@ -122,6 +123,11 @@ def serialise_pools(demo) -> dict[str, list[str]]:
     return pools
 
 
+def kept_by_gradio(demo) -> set[str]:
+    """The cached files Gradio keeps while the page runs: components' initial values and examples."""
+    return {path for block in demo.blocks.values() for path in getattr(block, "keep_in_cache", ())}
+
+
 # --- starting --------------------------------------------------------------------------------------
 
 def start(demo, args: argparse.Namespace, **launch_options):
@@ -140,7 +146,8 @@ def start(demo, args: argparse.Namespace, **launch_options):
                 max_file_size=args.max_file_size, prevent_thread_lock=True, **launch_options)
     uploads = Path(gradio_utils.get_upload_folder()).resolve()
     sweeper = files.Sweeper(args.keep_files, every, files.work_dir(),
-                            uploads if uploads.is_relative_to(files.temp_root()) else None)  # never another app's
+                            uploads if uploads.is_relative_to(files.temp_root()) else None,  # never another app's
+                            keep=functools.partial(kept_by_gradio, demo))
     sweeper.sweep()  # what an earlier run left behind
     sweeper.start()
     return sweeper

@@ -44,7 +44,7 @@ REPORT = REPO / "tests" / "screenshots" / "serving.json"
 QUEUE_SIZE = 10             # the test server's bound: room for eight visitors, a flood overflows it
 SMALL_LIMIT = "2mb"         # the test server's largest upload
 PEAK_RSS_LIMIT = 1.5e9      # bytes, for the 1080p minute-long clip
-DENOISE_STEPS = 4           # sampler steps of each visitor's denoising run (the point is many visitors)
+DENOISE_STEPS = 4           # sampler steps of each visitor's denoising run from noise (the point is many visitors)
 # Eight visitors' clips, (frames, height, width): every size, aspect and length different.
 VISITOR_CLIPS = [(12, 72, 128), (10, 128, 72), (8, 96, 96), (6, 48, 160), (14, 160, 48), (4, 64, 112),
                  (16, 90, 120), (9, 80, 60)]
@@ -217,7 +217,7 @@ def test_eight_visitors_at_once_each_get_their_own_clip(served, visitor_files):
         latencies.append(time.perf_counter() - began)
         began = time.perf_counter()
         if second == "/denoise":
-            again = client.predict(upload, steps=DENOISE_STEPS, api_name="/denoise")[2]
+            again = client.predict(upload, steps=DENOISE_STEPS, start="noise", api_name="/denoise")[2]
         else:
             again = summary_of(client.predict(upload, api_name="/dissect"))
         latencies.append(time.perf_counter() - began)
@@ -607,6 +607,21 @@ def test_temporary_files_are_deleted_after_their_age(tmp_path_factory, visitor_f
         finally:
             sweeper.stop()
             demo.close()
+
+
+def test_the_sweep_spares_the_files_gradio_keeps_and_only_old_ones_go(tmp_path):
+    """Gradio's cache is swept whole (its per-session component copies leave files it never deletes),
+    except the files the page keeps while it runs; files younger than the age stay."""
+    old, kept, young = tmp_path / "a" / "old.png", tmp_path / "b" / "kept.png", tmp_path / "c" / "young.webm"
+    for path in (old, kept, young):
+        path.parent.mkdir()
+        path.write_bytes(b"x")
+    past = time.time() - 100
+    for path in (old, kept):
+        os.utime(path, (past, past))
+    sweeper = files.Sweeper(10, 5, tmp_path / "work", tmp_path, keep=lambda: {str(kept)})
+    assert sweeper.sweep() == 1
+    assert not old.exists() and kept.exists() and young.exists()
 
 
 def test_image_outputs_are_written_to_the_cache_atomically(tmp_path):
