@@ -8,6 +8,9 @@
 - A fit to one's clip trains for up to two minutes; it runs in a pool of its own, FIT_POOL, one fit at a
   time, so the other visitors' clips and denoising runs go on beside it (a little slower) instead of
   waiting behind it.
+- The page opening (PAGE_POOL) serves the bundled samples' answers, worked out once per setting (the
+  defaults in the background at start) and read by up to PAGE_WORKERS visitors at once; a link to an
+  uncommon view of a sample dissects it once, one at a time.
 - The model is loaded once per process, at start, on the device `pick_device()` chooses.
 - Files live under one temp root (explainer/files.py): Gradio's uploads and cached outputs in `gradio/`
   (deleted once older than `--keep-files` seconds by Gradio's `delete_cache`; the stray files Gradio does
@@ -29,10 +32,11 @@ import uuid
 from pathlib import Path
 
 from . import files
-from .page.pools import FIT_POOL, MODEL_POOL
+from .page.pools import FIT_POOL, MODEL_POOL, PAGE_POOL
 
 MODEL_WORKERS = 1        # jobs the model pool (every event that decodes a clip or runs the DiT) runs at once
 FIT_WORKERS = 1          # fits run at once
+PAGE_WORKERS = 8         # page openings served at once (the bundled samples' kept answers; one is dissected at a time)
 QUEUE_SIZE = 20          # requests waiting at most; the next one is told to try again
 KEEP_FILES_S = 3600      # uploads and outputs older than this are deleted
 MAX_FILE_SIZE = "200mb"  # the largest upload; a larger one is answered HTTP 413
@@ -112,10 +116,10 @@ def warm_model():
 
 
 def serialise_pools(demo) -> dict[str, list[str]]:
-    """Hold the events of the model pool to MODEL_WORKERS jobs at once and the fit pool to FIT_WORKERS,
-    whatever their listeners said; the api names of each pool's events."""
+    """Hold the events of the model pool to MODEL_WORKERS jobs at once, the fit pool to FIT_WORKERS and
+    the page openings to PAGE_WORKERS, whatever their listeners said; the api names of each pool's events."""
     pools = {}
-    for pool, workers in ((MODEL_POOL, MODEL_WORKERS), (FIT_POOL, FIT_WORKERS)):
+    for pool, workers in ((MODEL_POOL, MODEL_WORKERS), (FIT_POOL, FIT_WORKERS), (PAGE_POOL, PAGE_WORKERS)):
         pooled = [fn for fn in demo.fns.values() if fn.concurrency_id == pool]
         for fn in pooled:
             fn.concurrency_limit = workers
@@ -150,7 +154,16 @@ def start(demo, args: argparse.Namespace, **launch_options):
                             keep=functools.partial(kept_by_gradio, demo))
     sweeper.sweep()  # what an earlier run left behind
     sweeper.start()
+    threading.Thread(target=warm_samples, name="film-reel-samples", daemon=True).start()
     return sweeper
+
+
+def warm_samples():
+    """The bundled samples' answers at the page's default settings, worked out once in the background
+    while the first visitors arrive (one who comes sooner waits for that sample only)."""
+    from .page import warm_samples as dissect_samples
+
+    dissect_samples()
 
 
 def main(argv=None):

@@ -473,6 +473,32 @@ def test_sections_6_to_8_fit_a_phone(browser, url):
         assert width >= 600, width  # the reel is swiped along at twice the screen's width, inside its own box
 
 
+# --- links to a view --------------------------------------------------------------------------------------
+
+def test_a_link_opens_its_view_and_the_page_writes_the_link_of_the_view_on_show(browser, url):
+    """A link naming the tall sample, a 1-frame tubelet, t = 500 and a 20-step run from noise opens the
+    page on exactly that; "Link to this view" then gives back an address that names the same view."""
+    linked = desktop_page(browser, url + "?sample=tall&pt=1&t=500&start=noise&steps=20")
+    try:
+        wait_drawn(linked, "amoeba-tube", 1)
+        assert "270 × 480" in facts_text(linked)
+        checked = linked.evaluate("() => [...document.querySelectorAll('input[type=radio]:checked')]"
+                                  ".map(input => input.value)")
+        assert "1" in checked and "noise" in checked and "ddim" in checked
+        assert linked.input_value("#steps input[type=number]") == "20"
+        assert not linked.is_visible("#strength")  # a run from pure noise has no strength
+        linked.click("#link-button")
+        linked.wait_for_function("() => document.querySelector('#view-link textarea').value.startsWith('http')",
+                                 timeout=30_000)
+        link = linked.input_value("#view-link textarea")
+        assert link.startswith(url.rstrip("/")) and "?sample=tall&" in link
+        for part in ("pt=1", "t=500", "start=noise", "steps=20"):
+            assert part in link.split("?")[1].split("&"), (part, link)
+        assert not linked.errors
+    finally:
+        linked.context.close()
+
+
 # --- for everyone ---------------------------------------------------------------------------------------
 
 def serious_violations(tab) -> list:

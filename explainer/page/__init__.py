@@ -3,7 +3,8 @@
 - `layout`: `build_demo()`, the page top to bottom, each section with its events and Gradio adapters.
 - `reel` (sections 1-5), `denoising` (6), `fitting` (7), `export` (8): what each section shows, as
   plain functions (settings in; figure JSON, chips, data, pictures out) that know nothing of Gradio.
-- `common`: what those share; `theme`: how the page looks; `pools`: its concurrency pools.
+- `common`: what those share; `views`: links to a view (query parameters); `theme`: how the page
+  looks; `pools`: its concurrency pools.
 
 explainer/serve.py serves it (`python app.py`).
 """
@@ -22,7 +23,7 @@ from .denoising import (
     working_clip,
 )
 from .fitting import FIT_MAX_SECONDS
-from .layout import build_demo, dissect, fit_to_clip
+from .layout import build_demo, dissect, fit_to_clip, warm_samples
 from .pools import FIT_POOL, MODEL_POOL
 from .reel import DEFAULTS, embedding_name, show_tubelet, tubelet_embedding
 from .theme import PLOTLY_JS, launch_options
@@ -30,5 +31,5 @@ from .theme import PLOTLY_JS, launch_options
 __all__ = ["build_demo", "launch_options", "MODEL_POOL", "FIT_POOL", "PLOTLY_JS", "SAMPLES",
            "sample_file", "DEFAULTS", "DENOISE", "MODELS", "FIT_MAX_SECONDS", "WORKING_SIDE", "load_clip",
            "request_folder", "dissect", "fit_to_clip", "show_tubelet", "tubelet_embedding", "embedding_name",
-           "prior_model", "working_clip", "keep_run", "denoising_figure", "attention_view"]
+           "prior_model", "working_clip", "keep_run", "denoising_figure", "attention_view", "warm_samples"]
 

@@ -14,6 +14,7 @@ import contextlib
 import functools
 import html
 import json
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,10 +22,10 @@ import gradio as gr
 
 from ..assets import SAMPLES, sample_file
 from ..errors import ExplainerError
-from . import common, denoising, export, fitting, reel
-from .denoising import COMPARE, DEFAULT_SAMPLE, DENOISE, MAX_STEPS, MODELS, STARTS
+from . import common, denoising, export, fitting, reel, views
+from .denoising import COMPARE, DENOISE, MAX_STEPS, MODELS, STARTS
 from .fitting import FIT_MAX_SECONDS, FIT_SECONDS, FIT_SIDE
-from .pools import FIT_POOL, MODEL_POOL
+from .pools import FIT_POOL, MODEL_POOL, PAGE_POOL
 from .reel import DEFAULTS, Amoeba
 from .theme import PLOTLY_JS, denoise_player_js, player_js
 
@@ -89,12 +90,35 @@ def dissect(clip_file, pt=DEFAULTS["pt"], ph=DEFAULTS["ph"], pw=DEFAULTS["pw"],
 
 def open_sample(name: str, pt, ph, pw, centre_x, centre_y, size, seed, schedule, t, progress=gr.Progress()):
     """A bundled sample, dissected (once per setting: every visitor starts on the same sample)."""
-    yield from _sample_answers(name, (pt, ph, pw, centre_x, centre_y, size, seed, schedule, t))
+    return sample_answer(name, (pt, ph, pw, centre_x, centre_y, size, seed, schedule, t))
 
 
-@functools.lru_cache(maxsize=12)
-def _sample_answers(name: str, settings: tuple) -> tuple:
-    return tuple(dissect(str(sample_file(name)), *settings))
+SAMPLE_ANSWERS = 24                   # bundled samples' answers kept, for as many settings
+_sample_answers: dict[tuple, tuple] = {}
+_dissecting = threading.Lock()        # one sample is dissected at a time; answers kept are read beside it
+
+
+def sample_answer(name: str, settings: tuple) -> tuple:
+    """Every section's pictures for a bundled sample at these settings (the order of `dissect`'s inputs):
+    worked out once, then the same answer for every visitor who asks."""
+    key = (name, tuple(settings))
+    answer = _sample_answers.get(key)
+    if answer is None:
+        with _dissecting:
+            answer = _sample_answers.get(key)
+            if answer is None:
+                *_, answer = dissect(str(sample_file(name)), *settings)
+                if len(_sample_answers) >= SAMPLE_ANSWERS:
+                    _sample_answers.pop(next(iter(_sample_answers)), None)  # the oldest goes
+                _sample_answers[key] = answer
+    return answer
+
+
+def warm_samples() -> None:
+    """Dissect every bundled sample at the page's default settings, so the first visitors wait for none."""
+    for name in SAMPLES:
+        with contextlib.suppress(gr.Error):
+            sample_answer(name, views.clip_settings(views.DEFAULT_VIEW))
 
 
 def repatch(reel_state, pt, ph, pw, centre_x, centre_y, size, seed, schedule, t, progress=gr.Progress()):
@@ -248,8 +272,6 @@ def wire_clip(demo: gr.Blocks, reel_state: gr.State, film, cut, patches, tokens,
     for name, button in film.samples.items():
         button.click(functools.partial(open_sample, name), settings, everything, api_name=f"sample_{name}",
                      concurrency_id=MODEL_POOL)
-    demo.load(functools.partial(open_sample, DEFAULT_SAMPLE), settings, everything, api_name="load_sample",
-              concurrency_id=MODEL_POOL)
     gr.on([patches.pt.input, patches.ph.input, patches.pw.input], repatch, [reel_state, *settings], everything,
           api_name="patches", concurrency_id=MODEL_POOL)
 
@@ -418,7 +440,8 @@ def denoising_section(reel_state: gr.State, run: gr.State, fitted: gr.State) -> 
         api_name="denoise", concurrency_id=MODEL_POOL, show_progress="hidden", trigger_mode="multiple").then(
         attention_after_run, looks.settings, [looks.view, looks.frame], api_visibility="private")
     return SimpleNamespace(api_clip=api_clip, model_choice=model_choice, video=video,
-                           attention_settings=looks.settings)
+                           attention_settings=looks.settings,
+                           settings=[start, strength, sampler, steps, eta, noise_seed, compare])
 
 
 # --- 7. Fit the DiT to your clip ---------------------------------------------------------------------
@@ -486,8 +509,8 @@ def figure_html(which, reel_state, centre_x, centre_y, size, seed, schedule, t, 
                                   fitted=fitted)
 
 
-def take_it_with_you_section(reel_state: gr.State, cut, noising, denoising_views, fitted: gr.State) -> None:
-    """8. Take it with you: the run's video, and any figure as one HTML file."""
+def take_it_with_you_section(reel_state: gr.State, cut, noising, denoising_views, fitted: gr.State) -> SimpleNamespace:
+    """8. Take it with you: the run's video, any figure as one HTML file, and a link to this view."""
     with gr.Column(elem_classes="fr-section"):
         section(8, "Take it with you",
                 "Each denoising run (section 6) becomes a video that plays in any browser: x_t on the "
@@ -502,10 +525,72 @@ def take_it_with_you_section(reel_state: gr.State, cut, noising, denoising_views
                 button = gr.Button("Make the HTML file", elem_id="export-button")
                 exported = gr.File(label="the figure, as one HTML file", interactive=False, height=90,
                                    elem_id="exported", visible=False)  # shown once there is a file
+                gr.Markdown("A link to this view reopens the page on the same bundled sample with the same "
+                            "settings: patch size, amoeba, noising and denoising. Your own clip is never "
+                            "put behind a link: its file stays yours.")
+                link_button = gr.Button("Link to this view", elem_id="link-button")
+                link_text = gr.Textbox(label="the link (copied when the browser allows)", interactive=False,
+                                       elem_id="view-link", buttons=["copy"])
     run, step, block, head, token = denoising_views.attention_settings
     button.click(figure_html, [which, reel_state, *cut.settings, noising.schedule, noising.t, run, step, block, head,
                                token, fitted], exported, api_name="figure_html").success(
         lambda: gr.update(visible=True), None, exported, api_visibility="private")
+    return SimpleNamespace(button=link_button, text=link_text)
+
+
+# --- links to a view ----------------------------------------------------------------------------------
+
+def open_view(request: gr.Request = None):
+    """The page opening: the bundled sample and settings its link asks for (?sample=tall&pt=1&t=500...;
+    the defaults otherwise), every section drawn from the samples' kept answers."""
+    query = dict(request.query_params) if request is not None and request.query_params else {}
+    view, ignored = views.view_from_query(query)
+    if ignored:
+        gr.Warning("This link asked for settings the page does not have; they were left as they are: "
+                   + ", ".join(ignored), duration=10)
+    with readable_errors():
+        answer = sample_answer(view["sample"], views.clip_settings(view))
+    start, strength, sampler, steps, eta, noise_seed, compare = views.denoise_settings(view)
+    denoise = (start, gr.update(value=strength, visible=start == "clip"), sampler, steps,
+               gr.update(value=eta, visible=sampler == "ddim"), noise_seed, compare)
+    return (*views.clip_settings(view), *denoise, *answer)
+
+
+def link_to_view(reel_state, pt, ph, pw, centre_x, centre_y, size, seed, schedule, t,
+                 start, strength, sampler, steps, eta, noise_seed, compare) -> str:
+    """The query that reopens this view, or why there is none (a visitor's own clip is never linked)."""
+    with readable_errors():
+        sample = views.sample_on_show(common.source_path(None, reel_state))
+    if sample is None:
+        return ("Your own clip is never put behind a link: its file stays yours. Open a bundled sample to "
+                "link to a view of it.")
+    names = ("pt", "ph", "pw", "centre_x", "centre_y", "size", "seed", "schedule", "t", "start", "strength",
+             "sampler", "steps", "eta", "noise_seed", "compare")
+    values = (pt, ph, pw, centre_x, centre_y, size, seed, schedule, t, start, strength, sampler, steps, eta,
+              noise_seed, compare)
+    return views.view_query({"sample": sample, **dict(zip(names, values))})
+
+
+# the link box shows the whole address and copies it when it can (a page served over plain http from
+# another machine may not be given the clipboard)
+LINK_JS = """(query) => {
+    if (!query || !query.startsWith("?")) return query;
+    const link = window.location.origin + window.location.pathname + query;
+    try { navigator.clipboard.writeText(link).catch(() => {}); } catch (error) {}
+    return link;
+}"""
+
+
+def wire_view(demo: gr.Blocks, reel_state: gr.State, film, cut, patches, tokens, noising, denoising_views,
+              link) -> None:
+    """The page opening on the view its link names; "link to this view" writing one."""
+    clip_settings = [patches.pt, patches.ph, patches.pw, *cut.settings, noising.schedule, noising.t]
+    everything = [reel_state, film.filmstrip, film.facts, film.summary, cut.frame, cut.tube, patches.volume,
+                  patches.stats, tokens.story, tokens.sequence, patches.crop, noising.noise]
+    demo.load(open_view, None, [*clip_settings, *denoising_views.settings, *everything], api_name="load_sample",
+              concurrency_id=PAGE_POOL)
+    link.button.click(link_to_view, [reel_state, *clip_settings, *denoising_views.settings], link.text,
+                      api_name="link", queue=False).then(None, link.text, link.text, js=LINK_JS)
 
 
 # --- the page ----------------------------------------------------------------------------------------
@@ -530,7 +615,8 @@ def build_demo() -> gr.Blocks:
         fitted = gr.State(time_to_live=3600)  # this session's fitted copy of the DiT; never shared
         denoising_views = denoising_section(reel_state, run, fitted)
         fit_section(reel_state, fitted, denoising_views)
-        take_it_with_you_section(reel_state, cut, noising, denoising_views, fitted)
+        link = take_it_with_you_section(reel_state, cut, noising, denoising_views, fitted)
+        wire_view(demo, reel_state, film, cut, patches, tokens, noising, denoising_views, link)
         gr.Markdown("References: Peebles & Xie, *Scalable Diffusion Models with Transformers* (DiT, "
                     "arXiv 2212.09748); Dehghani et al., *Patch n' Pack: NaViT* (arXiv 2307.06304); "
                     "OpenAI, *Video generation models as world simulators* (the Sora report).",
