@@ -2,7 +2,8 @@
 
 Read top to bottom: small helpers, the embeddings (tubelets, 3D sin-cos positions, timesteps), attention
 with its fused and its map-returning path, the adaLN-Zero block, the final layer and the overlap-add of
-tiles, the model, then what a forward costs (parameters, FLOPs, GEMM shapes) and the named configs.
+tiles, the pack of clips of different shapes in one sequence, the model, then what a forward costs
+(parameters, FLOPs, GEMM shapes) and the named configs.
 Weights on disk, and surgery on trained weights, are `explainer.weights`.
 
 Clips are channels-last tensors (B, T, H, W, C) in [-1, 1]. The tubelet cut is `explainer.patches.patchify`,
@@ -18,6 +19,7 @@ models and short fits the explainer runs, x0-prediction learns far faster. The s
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -32,13 +34,20 @@ from .patches import DEFAULT_PATCH, PatchGrid, pad_frames, patchify, unpatchify
 # --- helpers -----------------------------------------------------------------------------------------
 
 def modulate(x, shift, scale):
-    """adaLN: x * (1 + scale) + shift, per sample, in one fused kernel. x (B, N, D), shift/scale (B, D)."""
-    return torch.addcmul(shift[:, None], x, 1 + scale[:, None])
+    """adaLN: x * (1 + scale) + shift, in one fused kernel. x (B, N, D); shift/scale (B, 1, D), one per
+    clip, or (1, N, D), one per token of a pack (see `per_token`)."""
+    return torch.addcmul(shift, x, 1 + scale)
 
 
 def gated_add(x, gate, branch):
-    """Residual x + gate * branch, in one fused kernel. x/branch (B, N, D), gate (B, D)."""
-    return torch.addcmul(x, gate[:, None], branch)
+    """Residual x + gate * branch, in one fused kernel. x/branch (B, N, D), gate (B, 1, D) or (1, N, D)."""
+    return torch.addcmul(x, gate, branch)
+
+
+def per_token(rows, pack: Pack | None = None):
+    """Conditioning computed once per clip, (B, k), made to broadcast over the tokens: (B, 1, k) for a
+    batch of clips; in a pack every token takes its own clip's row, (1, N, k)."""
+    return rows[:, None] if pack is None else pack.spread(rows)
 
 
 def as_triple(value) -> tuple[int, int, int]:
@@ -103,6 +112,20 @@ class TimestepEmbedder(nn.Module):
 
 # --- attention ---------------------------------------------------------------------------------------
 
+def fused_attention(qkv, heads: int):
+    """softmax(q k^T / sqrt(d)) v with torch's fused kernel, every token attending to every token.
+    (B, N, 3D) -> (B, N, D)."""
+    q, k, v = rearrange(qkv, "b n (three h d) -> three b h n d", three=3, h=heads)  # 3x (B, h, N, d)
+    return rearrange(F.scaled_dot_product_attention(q, k, v), "b h n d -> b n (h d)")  # (B, N, D)
+
+
+def packed_attention(qkv, pack: Pack, heads: int):
+    """Block-diagonal attention over a pack: each clip's stretch of the sequence attends to itself alone.
+    The masked-out blocks are never computed (a dense mask would score every pair of the sequence and
+    throw most away; `explainer.bench` times both, and nested tensors). (1, N, 3D) -> (1, N, D)."""
+    return torch.cat([fused_attention(part, heads) for part in pack.split(qkv)], dim=1)  # (1, N, D)
+
+
 def attention_weights(q, k):
     """The attention map itself: softmax(q k^T / sqrt(d)). (B, h, N, d) x2 -> (B, h, N, N)."""
     scores = q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5  # (B, h, N, N)
@@ -118,20 +141,19 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(width, 3 * width)
         self.proj = nn.Linear(width, width)
 
-    def forward(self, x, query: int | None = None):
+    def forward(self, x, query: int | None = None, pack: Pack | None = None):
         """x (B, N, D) -> (B, N, D); with `query` also the weights that token puts on every token,
-        (B, heads, N), computed on the manual path (the fused kernel never forms the map)."""
-        qkv = self.qkv(x)  # (B, N, 3D)
-        q, k, v = rearrange(qkv, "b n (three h d) -> three b h n d", three=3, h=self.heads)  # 3x (B, h, N, d)
-        weights = None
+        (B, heads, N), computed on the manual path (the fused kernel never forms the map). With `pack`,
+        x (1, N, D) holds several clips' tokens and no clip attends to another."""
+        qkv = self.qkv(x)  # (B, N, 3D), in one product even for a pack
+        if pack is not None:
+            return self.proj(packed_attention(qkv, pack, self.heads)), None  # (1, N, D)
         if query is None:
-            out = F.scaled_dot_product_attention(q, k, v)  # (B, h, N, d)
-        else:
-            full = attention_weights(q, k)  # (B, h, N, N)
-            out = full.to(v.dtype) @ v  # (B, h, N, d)
-            weights = full[:, :, query].float()  # (B, h, N)
-        out = rearrange(out, "b h n d -> b n (h d)")  # (B, N, D)
-        return self.proj(out), weights  # (B, N, D)
+            return self.proj(fused_attention(qkv, self.heads)), None  # (B, N, D)
+        q, k, v = rearrange(qkv, "b n (three h d) -> three b h n d", three=3, h=self.heads)  # 3x (B, h, N, d)
+        full = attention_weights(q, k)  # (B, h, N, N)
+        out = rearrange(full.to(v.dtype) @ v, "b h n d -> b n (h d)")  # (B, N, D)
+        return self.proj(out), full[:, :, query].float()  # (B, N, D), (B, h, N)
 
 
 # --- the adaLN-Zero block ----------------------------------------------------------------------------
@@ -161,10 +183,13 @@ class AdaLNZeroBlock(nn.Module):
         # shift, scale and gate for the attention branch and the MLP branch, all from c
         self.adaLN = nn.Sequential(nn.SiLU(), nn.Linear(width, 6 * width))
 
-    def forward(self, x, c, query: int | None = None):
-        """x (B, N, D), c (B, D) -> (B, N, D), and the attention weights of `query` (or None)."""
-        shift_a, scale_a, gate_a, shift_m, scale_m, gate_m = self.adaLN(c).chunk(6, dim=-1)  # 6x (B, D)
-        h, weights = self.attn(modulate(self.norm1(x), shift_a, scale_a), query)  # (B, N, D)
+    def forward(self, x, c, query: int | None = None, pack: Pack | None = None):
+        """x (B, N, D), c (B, D) -> (B, N, D), and the attention weights of `query` (or None). With `pack`,
+        x (1, N, D) holds every clip's tokens and c (clips, D) one row per clip."""
+        # the modulation depends on t alone: computed once per clip, then spread over that clip's tokens
+        modulation = per_token(self.adaLN(c), pack)  # (B, 1, 6D), or (1, N, 6D) in a pack
+        shift_a, scale_a, gate_a, shift_m, scale_m, gate_m = modulation.chunk(6, dim=-1)  # 6x (B, 1, D)
+        h, weights = self.attn(modulate(self.norm1(x), shift_a, scale_a), query, pack)  # (B, N, D)
         x = gated_add(x, gate_a, h)  # (B, N, D)
         h = self.mlp(modulate(self.norm2(x), shift_m, scale_m))  # (B, N, D)
         return gated_add(x, gate_m, h), weights  # (B, N, D)
@@ -181,8 +206,8 @@ class FinalLayer(nn.Module):
         self.adaLN = nn.Sequential(nn.SiLU(), nn.Linear(width, 2 * width))
         self.linear = nn.Linear(width, tile_dim)
 
-    def forward(self, x, c):
-        shift, scale = self.adaLN(c).chunk(2, dim=-1)  # 2x (B, D)
+    def forward(self, x, c, pack: Pack | None = None):
+        shift, scale = per_token(self.adaLN(c), pack).chunk(2, dim=-1)  # 2x (B, 1, D), or (1, N, D) in a pack
         return self.linear(modulate(self.norm(x), shift, scale))  # (B, N, pt*(ph+2m)*(pw+2m)*C)
 
 
@@ -198,6 +223,48 @@ def tiles_to_clip(tiles, grid: PatchGrid, margin: int):
                         gt=gt, gh=gh, gw=gw, pt=pt, th=th, tw=tw)  # one frame of every tile per row
     frames = F.fold(columns, (gh * ph, gw * pw), (th, tw), stride=(ph, pw), padding=margin)  # (B*T, C, H, W)
     return rearrange(frames, "(b gt pt) c h w -> b (gt pt) h w c", gt=gt, pt=pt)
+
+
+# --- Patch n' Pack: clips of different shapes in one sequence ---------------------------------------
+
+@dataclass(frozen=True)
+class Pack:
+    """Several clips' tokens laid end to end in one sequence, no padding (NaViT's Patch n' Pack): clip i
+    owns tokens starts[i] up to starts[i] + lengths[i]."""
+
+    grids: tuple[PatchGrid, ...]  # each clip's tubelet grid
+    frames: tuple[int, ...]  # each clip's own frame count (its grid's is padded up to a multiple of pt)
+
+    @property
+    def lengths(self) -> list[int]:
+        return [grid.tokens for grid in self.grids]
+
+    @property
+    def starts(self) -> list[int]:
+        return [0, *itertools.accumulate(self.lengths)][:-1]
+
+    @property
+    def tokens(self) -> int:
+        return sum(self.lengths)
+
+    def clip_of_token(self, device=None) -> torch.Tensor:
+        """Which clip each token of the sequence belongs to. -> (N,) int64."""
+        clips = torch.arange(len(self.grids), device=device)
+        return clips.repeat_interleave(torch.tensor(self.lengths, device=device))
+
+    def mask(self, device=None) -> torch.Tensor:
+        """The block-diagonal attention mask: token i may attend to token j when both are of one clip.
+        -> (N, N) bool."""
+        clip = self.clip_of_token(device)
+        return clip[:, None] == clip[None]
+
+    def split(self, x, dim: int = 1) -> tuple[torch.Tensor, ...]:
+        """The packed sequence cut back into its clips' stretches, along the token axis `dim`."""
+        return x.split(self.lengths, dim=dim)
+
+    def spread(self, rows):
+        """One row per clip to one row per token, each token its own clip's row. (clips, k) -> (1, N, k)."""
+        return rows.repeat_interleave(torch.tensor(self.lengths, device=rows.device), dim=0)[None]
 
 
 # --- the model ---------------------------------------------------------------------------------------
@@ -292,6 +359,35 @@ class DiT(nn.Module):
             x = self.final(x, c)  # (B, N, pt*(ph+2m)*(pw+2m)*C)
         x0 = tiles_to_clip(x.float(), grid, self.config.margin)[:, :frames]  # (B, T, H, W, C)
         return x0 if attention_of is None else (x0, weights)
+
+    def pack(self, clips) -> Pack:
+        """Where each of `clips` (each (T, H, W, C); shapes may differ) sits in one packed sequence."""
+        return Pack(tuple(self.grid(*clip.shape[:3]) for clip in clips), tuple(clip.shape[0] for clip in clips))
+
+    def forward_packed(self, clips, ts) -> list[torch.Tensor]:
+        """Patch n' Pack: clips of different shapes through the model as ONE sequence. clips: noisy clips,
+        each (T, H, W, C) (a still image has T = 1); ts: one timestep per clip, or one number for all.
+        -> each clip's predicted clean clip (T, H, W, C), float32, what `forward` gives for it alone.
+
+        Every token keeps its own clip's 3D positions and timestep conditioning, and attention is
+        block-diagonal, so no clip sees another. The linears (embedding, q/k/v, MLP, output) each run once
+        over the whole sequence, and adaLN's once over every clip's timestep, rather than once per clip.
+        """
+        if not clips:
+            raise ValueError("forward_packed needs at least one clip")
+        pack, device, pt = self.pack(clips), clips[0].device, self.config.patch[0]
+        t = torch.as_tensor(ts, device=device).reshape(-1).expand(len(clips))  # (clips,)
+        pos = torch.cat([position_embedding(self.config.width, grid.shape, (0, 0, 0), device)
+                         for grid in pack.grids])  # (N, D): each clip's own positions, from 0
+        with autocast(device):
+            tubelets = torch.cat([patchify(pad_frames(clip, pt), self.config.patch) for clip in clips])  # (N, K)
+            x = self.embed(tubelets[None]) + pos  # (1, N, D)
+            c = self.t_embed(t)  # (clips, D)
+            for block in self.blocks:
+                x, _ = block(x, c, pack=pack)  # (1, N, D)
+            x = self.final(x, c, pack)  # (1, N, pt*(ph+2m)*(pw+2m)*C)
+        return [tiles_to_clip(tiles.float(), grid, self.config.margin)[0, :frames]  # (T, H, W, C)
+                for tiles, grid, frames in zip(pack.split(x), pack.grids, pack.frames)]
 
 
 # --- what a forward costs ----------------------------------------------------------------------------
