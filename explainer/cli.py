@@ -59,6 +59,12 @@ def _bench(args) -> dict:
     return run_bench(config=args.config, quick=args.quick)
 
 
+def _bench_page(args) -> dict:
+    from .page_bench import run_page_bench
+
+    return run_page_bench(visitors=args.visitors, rounds=args.rounds, opens=args.opens, browser=not args.no_browser)
+
+
 def _denoise(args) -> dict:
     from .clip import load_clip
     from .trajectory import denoise, write_trajectory_video
@@ -147,6 +153,7 @@ COMMANDS = {
     # name: (function, summary formatter or None for indented JSON)
     "dissect": (_dissect, _dissect_summary),
     "bench": (_bench, None),
+    "bench-page": (_bench_page, None),
     "denoise": (_denoise, _denoise_summary),
     "train": (_train, None),
     "data": (_data, _data_summary),
@@ -225,6 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--config", default="default", choices=tuple(CONFIGS), help="model size")
     bench.add_argument("--quick", action="store_true", help="a smoke run: few repetitions")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+
+    page = command("bench-page", "time the page opening: visitors at once through its API, and in a browser")
+    page.add_argument("--visitors", type=int, default=8, help="visitors opening the page at the same moment")
+    page.add_argument("--rounds", type=int, default=5, help="rounds of simultaneous opens after the first")
+    page.add_argument("--opens", type=int, default=3, help="fresh opens in headless Chromium")
+    page.add_argument("--no-browser", action="store_true", help="only the API opens")
+    page.add_argument("--json", action="store_true", help="print one JSON object")
 
     denoise = command("denoise", "run the DiT's reverse process on a clip's patches")
     denoise.add_argument("path", help="a video or image file")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import html
 import json
 import threading
@@ -19,7 +20,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
+import numpy as np
+from PIL import Image
 
+from .. import files
 from ..assets import SAMPLES, sample_file
 from ..errors import ExplainerError
 from . import common, denoising, export, fitting, reel, views
@@ -108,10 +112,32 @@ def sample_answer(name: str, settings: tuple) -> tuple:
             answer = _sample_answers.get(key)
             if answer is None:
                 *_, answer = dissect(str(sample_file(name)), *settings)
+                answer = tuple(as_static_picture(value, f"{name}-{index}") for index, value in enumerate(answer))
                 if len(_sample_answers) >= SAMPLE_ANSWERS:
                     _sample_answers.pop(next(iter(_sample_answers)), None)  # the oldest goes
                 _sample_answers[key] = answer
     return answer
+
+
+def sample_pictures_dir() -> Path:
+    """Where the samples' kept pictures are written, once each: served by Gradio as static files (no
+    copy into its cache per visitor; the browser keeps them), never swept, gone with the temp root."""
+    folder = files.temp_root() / "samples"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def as_static_picture(value, name: str):
+    """A picture (an array) as a PNG file in the samples' folder, named by its content; anything else as is."""
+    if not isinstance(value, np.ndarray):
+        return value
+    picture = Image.fromarray(value)
+    path = sample_pictures_dir() / f"{name}-{hashlib.sha1(value.tobytes()).hexdigest()[:16]}.png"
+    if not path.exists():
+        staging = path.with_suffix(f".{threading.get_ident()}.part")
+        picture.save(staging, format="png")
+        staging.replace(path)
+    return str(path)
 
 
 def warm_samples() -> None:
@@ -597,7 +623,7 @@ def wire_view(demo: gr.Blocks, reel_state: gr.State, film, cut, patches, tokens,
 
 def build_demo() -> gr.Blocks:
     """The whole page, top to bottom."""
-    gr.set_static_paths([str(PLOTLY_JS)])
+    gr.set_static_paths([str(PLOTLY_JS), str(sample_pictures_dir())])
     with gr.Blocks(title="Film Reel: how a video diffusion transformer sees your clip") as demo:
         reel_state = gr.State()  # {"path": the clip file, "clip": explainer.clip.Clip}; every section reads it
         gr.Markdown("# Film Reel\nHow a Sora-style video model sees *your* clip: cut it into spacetime "

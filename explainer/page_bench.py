@@ -1,0 +1,143 @@
+"""`python -m explainer bench-page`: how fast the page opens, with the server on this machine.
+
+- Eight visitors (by default) open the page at the same moment, again and again: each makes the API call
+  the page makes on load (/load_sample, every section of the bundled sample), timed from the call to the
+  last byte of its answer, queue included (read as bytes, not parsed: the server's time, not a
+  client's). The p50, p95 and worst of all of them, and the same for the first round
+  after the server started (the samples' answers may still be being worked out).
+- In headless Chromium (when playwright and chromium are installed), a fresh visitor's open to the
+  first figure drawn (the amoeba cut's animation), and to the Gradio shell (the first section's facts).
+
+Run it with nothing else busy on the machine: every figure is a wall-clock time.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import socket
+import statistics
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, timeout: float = 120.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url + "gradio_api/info", timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the page did not come up at {url}")
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value below which `share` of `values` lie (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
+
+
+def open_once(url: str) -> float:
+    """One page-open call through Gradio's REST API (what the page asks for on load), timed from the
+    call to the last byte of its answer; the answer is read, not parsed, so the timing is the server's."""
+    began = time.perf_counter()
+    call = urllib.request.Request(url + "gradio_api/call/load_sample", data=json.dumps({"data": []}).encode(),
+                                  headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(call, timeout=120) as answer:
+        event = json.loads(answer.read())["event_id"]
+    with urllib.request.urlopen(f"{url}gradio_api/call/load_sample/{event}", timeout=120) as stream:
+        body = stream.read()
+    seconds = time.perf_counter() - began
+    if b"event: complete" not in body:
+        raise RuntimeError(f"the page-open call failed: {body[:300]!r}")
+    return seconds
+
+
+def opens_at_once(url: str, visitors: int, rounds: int) -> list[list[float]]:
+    """Seconds each visitor's page-open call took, round by round, all visitors calling together."""
+    def one_open(gate: threading.Barrier) -> float:
+        gate.wait()
+        return open_once(url)
+
+    rounds_s = []
+    for _ in range(rounds):
+        gate = threading.Barrier(visitors)
+        with ThreadPoolExecutor(visitors) as pool:
+            rounds_s.append(list(pool.map(one_open, [gate] * visitors)))
+    return rounds_s
+
+
+def browser_opens(url: str, opens: int) -> dict | None:
+    """A fresh headless Chromium page per open: seconds to the first section's facts, and to the first
+    figure drawn. None where playwright or chromium is missing."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if chromium is None:
+        return None
+    shell, figure = [], []
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            for _ in range(opens):
+                context = browser.new_context(viewport={"width": 1280, "height": 900})
+                tab = context.new_page()
+                began = time.perf_counter()
+                tab.goto(url, wait_until="commit")
+                tab.wait_for_function("() => (document.querySelector('#facts')?.innerText || '').includes('×')",
+                                      timeout=120_000, polling=50)
+                shell.append(time.perf_counter() - began)
+                tab.wait_for_function("() => Number(document.querySelector('#amoeba-tube [data-draws]')"
+                                      "?.dataset.draws) >= 1", timeout=120_000, polling=50)
+                figure.append(time.perf_counter() - began)
+                context.close()
+        finally:
+            browser.close()
+    return {"browser_opens": opens, "browser_facts_s": round(statistics.median(shell), 3),
+            "browser_first_figure_s": round(statistics.median(figure), 3)}
+
+
+def run_page_bench(visitors: int = 8, rounds: int = 5, opens: int = 3, browser: bool = True) -> dict:
+    """Serve the page in this process on a free loopback port and time its opening."""
+    os.environ.setdefault("FILM_REEL_TEMP", tempfile.mkdtemp(prefix="film-reel-bench-"))
+    from . import files, page, serve
+
+    files.use_temp_root()
+    demo = page.build_demo()
+    args = serve.parse_args(["--host", HOST, "--port", str(free_port())])
+    began = time.perf_counter()
+    sweeper = serve.start(demo, args, quiet=True, **page.launch_options())
+    url = f"http://{HOST}:{args.port}/"
+    try:
+        wait_until_up(url)
+        up_s = time.perf_counter() - began
+        first, *warm = opens_at_once(url, visitors, rounds + 1)
+        calls = [seconds for one_round in warm for seconds in one_round]
+        result = {
+            "visitors": visitors, "rounds": rounds, "server_up_s": round(up_s, 3),
+            "first_round_p95_s": round(percentile(first, 0.95), 3),
+            "open_p50_s": round(statistics.median(calls), 3),
+            "open_p95_s": round(percentile(calls, 0.95), 3),
+            "open_max_s": round(max(calls), 3),
+        }
+        if browser and opens > 0:
+            result.update(browser_opens(url, opens) or {"browser_opens": None})
+        return result
+    finally:
+        sweeper.stop()
+        demo.close()
