@@ -509,6 +509,67 @@ def serious_violations(tab) -> list:
             if v["impact"] in ("serious", "critical")]
 
 
+def test_every_control_is_reached_and_used_from_the_keyboard_with_a_visible_focus(browser, url):
+    """Tab alone reaches every visible control of the page, each showing a focus ring (on itself or on
+    the label around it); a sample opens with Enter and the timestep moves with the arrow keys."""
+    keyboard = desktop_page(browser, url)
+    try:
+        wait_drawn(keyboard, "amoeba-tube", 1)
+        controls = keyboard.evaluate("""() => [...document.querySelectorAll(
+                'button, input, select, textarea, a[href], [tabindex]')]
+            .filter((e) => e.offsetParent !== null && !e.disabled && e.tabIndex >= 0)
+            .map((e, i) => { e.dataset.keyboard = i; return (e.getAttribute('aria-label') || e.textContent
+                || e.name || e.type || e.tagName).trim().slice(0, 40); })""")
+        assert len(controls) > 40, controls
+        reached, unringed = set(), []
+        for _ in range(3 * len(controls)):
+            keyboard.keyboard.press("Tab")
+            where = keyboard.evaluate("""() => { const e = document.activeElement;
+                const ring = (x) => x && getComputedStyle(x).outlineStyle !== 'none'
+                                     && parseFloat(getComputedStyle(x).outlineWidth) > 0;
+                return [e.dataset.keyboard ?? null, ring(e) || ring(e.closest('label')), e === document.body]; }""")
+            if where[2] and reached:
+                break  # past the last control
+            if where[0] is None:
+                continue
+            reached.add(int(where[0]))
+            if not where[1]:
+                unringed.append(controls[int(where[0])])
+        assert not [name for i, name in enumerate(controls) if i not in reached]
+        assert not unringed, unringed
+        keyboard.focus("#sample-tall")
+        keyboard.keyboard.press("Enter")
+        keyboard.wait_for_function("() => document.querySelector('#facts').innerText.includes('270 × 480')",
+                                   timeout=TIMEOUT_MS)
+        timestep = keyboard.locator("#noising-t input[type=range]")
+        before = int(timestep.input_value())
+        timestep.focus()
+        keyboard.keyboard.press("ArrowRight")
+        keyboard.keyboard.press("ArrowRight")
+        assert int(timestep.input_value()) == before + 2
+    finally:
+        keyboard.context.close()
+
+
+def test_a_visitor_who_asks_for_less_motion_gets_no_autoplay_and_no_transitions(browser, url):
+    """prefers-reduced-motion: the figures are drawn but do not play on their own (the amoeba cut stays
+    on its first frame until Play), and the page's transitions and spinners are cut to nothing."""
+    still = browser.new_context(viewport={"width": 1280, "height": 900}, reduced_motion="reduce").new_page()
+    try:
+        still.goto(url)
+        wait_drawn(still, "amoeba-tube", 1)
+        first = drawn(still, "amoeba-tube")["frame"]
+        still.wait_for_timeout(2000)
+        assert int(drawn(still, "amoeba-tube")["frames"]) > 1 and drawn(still, "amoeba-tube")["frame"] == first
+        longest = still.evaluate("""() => Math.max(...[...document.querySelectorAll('*')].flatMap((e) => {
+            const style = getComputedStyle(e);
+            return [...style.transitionDuration.split(','), ...style.animationDuration.split(',')]
+                .map((d) => parseFloat(d) * (d.trim().endsWith('ms') ? 1 : 1000)); }))""")
+        assert longest <= 1, longest  # milliseconds
+    finally:
+        still.context.close()
+
+
 def test_an_accessibility_scan_finds_nothing_serious_on_desktop_or_phone(browser, url):
     """Every section drawn (scrolled through), then axe-core: no serious or critical violation at either
     width. Gradio leaves a picture shown in a button unnamed; the page names it from its block's label."""

@@ -272,7 +272,8 @@ def noising_section(reel_state: gr.State) -> SimpleNamespace:
         with gr.Row():
             schedule = gr.Radio(["linear", "cosine"], value=DEFAULTS["schedule"], label="schedule",
                                 min_width=160, scale=1)
-            t = gr.Slider(0, 999, DEFAULTS["t"], step=1, label="timestep t", min_width=240, scale=3)
+            t = gr.Slider(0, 999, DEFAULTS["t"], step=1, label="timestep t", min_width=240, scale=3,
+                          elem_id="noising-t")
         noise = plotly_player(460, "noising", elem_id="noising")
     gr.on([t.release, schedule.input], noise_clip, [reel_state, schedule, t], noise, api_name="noise")
     return SimpleNamespace(schedule=schedule, t=t, noise=noise)

@@ -35,6 +35,12 @@ async function draw() {
   if (typeof window.Plotly === 'undefined') { setTimeout(draw, 60); return; }
   drawing = true;
   dirty = false;
+  // one figure is drawn at a time, page-wide, in the order they asked: the first one on screen is not
+  // slowed by the ones below it (a 3D figure without a GPU takes seconds of the main thread)
+  const turn = window.frDrawTurn || Promise.resolve();
+  let release;
+  window.frDrawTurn = new Promise((resolve) => { release = resolve; });
+  await turn;
   const started = performance.now();
   try {
     if (shown && shown !== el) { try { Plotly.purge(shown); } catch (e) { /* already gone */ } }
@@ -76,6 +82,7 @@ async function draw() {
   } catch (error) {
     console.error('figure could not be drawn:', error);
   } finally {
+    release();
     drawing = false;
     if (dirty && near) setTimeout(draw, 0);
   }
