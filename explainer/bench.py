@@ -3,19 +3,36 @@
 Every figure comes from one run, and each ratio from two things timed in turn, rep after rep, so a shared,
 noisy machine slows both alike: the DiT's forward against torch's own matmul at the DiT's GEMM shapes
 (the same FLOPs with nothing else), and against diffusers' DiTTransformer2DModel on the same square
-image case.
+image case;
+and Patch n' Pack, the four sample shapes as one sequence against one forward each, with the three ways
+of keeping the clips apart in attention timed side by side.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import statistics
 import time
+import warnings
 from dataclasses import replace
 
 import torch
+import torch.nn.functional as F
+from einops import rearrange
 
 from . import diffusion
 from .device import autocast, compute_dtype, cpu_bf16, cpu_supports_bf16, pick_device, synchronize
-from .dit import CONFIGS, DiTConfig, build_dit, count_params, forward_flops, gemm_shapes, get_config
+from .dit import (
+    CONFIGS,
+    DiTConfig,
+    Pack,
+    build_dit,
+    count_params,
+    forward_flops,
+    gemm_shapes,
+    get_config,
+    packed_attention,
+)
 from .errors import ExplainerError
 from .patches import PatchGrid, fit_size
 
@@ -23,6 +40,7 @@ DEFAULT_FRAMES = 16
 SOURCE_SIZE = (720, 1280)  # a 16:9 clip, brought to the working size the explainer uses
 MAX_SIDE = 128
 DIFFUSERS_SIDE, DIFFUSERS_BATCH = 128, 8  # the square 2D case both models can run
+PACK_TIMESTEPS = (10, 300, 600, 950)  # one per packed clip: wide, tall, square, still image
 
 
 def timed(fn, device) -> float:
@@ -34,14 +52,14 @@ def timed(fn, device) -> float:
     return time.perf_counter() - started
 
 
-def alternate(fns, device, reps: int, warmup: int = 2) -> list[float]:
-    """Median seconds of each function, timed in turn rep after rep, so that drift in the load of a shared
-    machine hits them all alike."""
+def alternate(fns, device, reps: int, warmup: int = 2, pick=statistics.median) -> list[float]:
+    """Median (or `pick`, e.g. min) seconds of each function, timed in turn rep after rep, so that drift in
+    the load of a shared machine hits them all alike."""
     for _ in range(warmup):
         for fn in fns:
             fn()
     times = [[timed(fn, device) for fn in fns] for _ in range(reps)]
-    return [statistics.median(column) for column in zip(*times)]
+    return [pick(column) for column in zip(*times)]
 
 
 def default_grid(patch) -> PatchGrid:
@@ -168,6 +186,101 @@ def page_figures(quick: bool = False) -> dict:
             "page_run_steps": len(text[-1].splitlines()) - 2, "page_run_bytes": len(text[-1])}
 
 
+def pack_shapes(patch) -> list[tuple[int, int, int]]:
+    """(frames, height, width) of the four clips packed together: the bundled wide, tall and square samples
+    at the working size, and a still image (one frame) the size of the wide one."""
+    from .assets import SAMPLES
+
+    sizes = [fit_size(*SAMPLES[name][2:4], MAX_SIDE, patch[1], patch[2]) for name in ("wide", "tall", "square")]
+    return [(DEFAULT_FRAMES, *size) for size in sizes] + [(1, *sizes[0])]
+
+
+def randomised(model, seed: int = 0, std: float = 0.05):
+    """The model with seeded noise added to every weight, so the gates adaLN-Zero starts at zero open and
+    a mistake anywhere in the forward shows in its output."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for weight in model.parameters():
+            weight.add_(torch.randn(weight.shape, generator=generator).to(weight.device) * std)
+    return model
+
+
+def dense_mask_attention(qkv, mask, heads: int):
+    """Attention over the whole packed sequence, every pair scored, the pairs across clips masked out.
+    qkv (1, N, 3D), mask (N, N) bool -> (1, N, D)."""
+    q, k, v = rearrange(qkv, "b n (three h d) -> three b h n d", three=3, h=heads)  # 3x (1, h, N, d)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (1, h, N, d)
+    return rearrange(out, "b h n d -> b n (h d)")
+
+
+@contextlib.contextmanager
+def quiet_logger(name: str):
+    """Within this block the logger `name` prints errors only."""
+    logger = logging.getLogger(name)
+    before = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
+def nested_attention(qkv, pack: Pack, heads: int):
+    """The clips as one jagged nested tensor (torch.nested), one attention call over all of them.
+    (1, N, 3D) -> (1, N, D)."""
+    offsets = torch.tensor([*pack.starts, pack.tokens], device=qkv.device)  # where each clip's tokens start
+    with warnings.catch_warnings(), quiet_logger("torch.fx._symbolic_trace"):  # torch's own nags
+        warnings.simplefilter("ignore")  # "nested tensors are a prototype"
+        parts = rearrange(qkv[0], "n (three h d) -> three n h d", three=3, h=heads)  # 3x (N, h, d)
+        q, k, v = (torch.nested.nested_tensor_from_jagged(part.contiguous(), offsets).transpose(1, 2)
+                   for part in parts)  # 3x (clips, h, j, d), j each clip's own length
+        out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).values()  # (N, h, d)
+    return rearrange(out, "n h d -> 1 n (h d)")
+
+
+def pack_figures(config: DiTConfig, device, reps: int) -> dict:
+    """Patch n' Pack on the four shapes of `pack_shapes`, each clip with its own timestep, on a randomised
+    model: `pack_max_abs_error`, the packed forward against each clip's own forward (float32, on the CPU);
+    `pack_speedup`, the four forwards' time over the packed forward's (best of `reps`, timed in turn); and
+    the attention of the packed sequence three ways, with the model's way (per clip) among them."""
+    model = randomised(build_dit(config)).eval()
+    generator = torch.Generator().manual_seed(0)
+    clips = [torch.randn(*shape, config.channels, generator=generator).clamp(-1, 1)
+             for shape in pack_shapes(config.patch)]
+    ts = torch.tensor(PACK_TIMESTEPS)
+
+    def separate():
+        return [model(clip[None], t)[0] for clip, t in zip(clips, ts)]
+
+    def packed():
+        return model.forward_packed(clips, ts)
+
+    with torch.inference_mode():
+        error = max((apart - together).abs().max().item() for apart, together in zip(separate(), packed()))
+        model, clips, ts = model.to(device), [clip.to(device) for clip in clips], ts.to(device)
+        separate_s, packed_s = alternate([separate, packed], device, reps, warmup=1, pick=min)
+        pack = model.pack(clips)
+        qkv = torch.randn(1, pack.tokens, 3 * config.width, generator=generator).to(device)
+        mask = pack.mask(device)  # built once per forward, shared by every block
+        ways = {"dense_mask": lambda: dense_mask_attention(qkv, mask, config.heads),
+                "per_clip": lambda: packed_attention(qkv, pack, config.heads),
+                "nested": lambda: nested_attention(qkv, pack, config.heads)}
+        try:
+            nested_attention(qkv, pack, config.heads)
+        except RuntimeError:  # no nested attention kernel for this device
+            del ways["nested"]
+        attention_s = dict(zip(ways, alternate(list(ways.values()), device, reps, warmup=1, pick=min)))
+    return {
+        "pack_shapes": [list(shape) for shape in pack_shapes(config.patch)],
+        "pack_tokens": pack.lengths,
+        "pack_max_abs_error": error,
+        "pack_speedup": separate_s / packed_s,
+        "pack_ms": [separate_s * 1e3, packed_s * 1e3],
+        "pack_attention_ms": {way: seconds * 1e3 for way, seconds in attention_s.items()},
+        "pack_attention_used": "per_clip",
+    }
+
+
 def run_bench(config: str = "default", quick: bool = False) -> dict:
     """Measure the DiT on this machine; `quick` is a smoke run (few repetitions, 5 DDIM steps, scaled)."""
     device = pick_device()
@@ -204,5 +317,6 @@ def run_bench(config: str = "default", quick: bool = False) -> dict:
         "ddim50_seconds": ddim_s * 50 / ddim_steps,
         "ddim50_scaled_from_fewer_steps": ddim_steps != 50,
         **cpu_bf16_figures(model, clip, t, grid, reps=reps, ddim_steps=ddim_steps),
+        **pack_figures(cfg, device, reps=2 if quick else 5),
         **page_figures(quick),
     }

@@ -7,7 +7,7 @@ from explainer.cli import main
 
 KEYS = {"device", "config", "tokens", "params", "dit_forward_ms", "dit_gflops_per_s", "gemm_gflops_per_s",
         "gemm_ratio", "vs_diffusers_ratio", "ddim50_seconds", "ddim_steps", "quick", "page_first_step_s",
-        "page_run_over_model"}
+        "page_run_over_model", "pack_max_abs_error", "pack_speedup", "pack_attention_ms"}
 
 
 def test_quick_bench_reports_every_figure():
@@ -19,6 +19,9 @@ def test_quick_bench_reports_every_figure():
         assert math.isfinite(result[key]) and result[key] > 0, key
     assert result["vs_diffusers_ratio"] is None or result["vs_diffusers_ratio"] > 0
     assert 0 < result["page_first_step_s"] < result["page_run_seconds"] and result["page_run_over_model"] > 1
+    assert result["pack_max_abs_error"] <= 1e-4 and result["pack_speedup"] > 0
+    assert result["pack_tokens"] == [1152, 1152, 2048, 144] and result["pack_attention_used"] == "per_clip"
+    assert {"dense_mask", "per_clip"} <= result["pack_attention_ms"].keys()
     assert result["page_run_steps"] == 4 and result["page_run_bytes"] > 0  # 10 steps from the clip at 0.4
     json.dumps(result)  # the CLI prints it as JSON
 
