@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -33,9 +34,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(url: str, timeout: float = 120.0):
+def wait_until_up(url: str, server: subprocess.Popen, timeout: float = 120.0):
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if server.poll() is not None:
+            server.stderr_file.seek(0)
+            raise RuntimeError(f"the page's server exited with status {server.returncode}: "
+                               f"{server.stderr_file.read()[-2000:]}")
         try:
             urllib.request.urlopen(url + "gradio_api/info", timeout=2)
             return
@@ -113,18 +118,17 @@ def browser_opens(url: str, opens: int) -> dict | None:
 
 
 def run_page_bench(visitors: int = 8, rounds: int = 5, opens: int = 3, browser: bool = True) -> dict:
-    """Serve the page in this process on a free loopback port and time its opening."""
-    os.environ.setdefault("FILM_REEL_TEMP", tempfile.mkdtemp(prefix="film-reel-bench-"))
-    from . import files, page, serve
-
-    files.use_temp_root()
-    demo = page.build_demo()
-    args = serve.parse_args(["--host", HOST, "--port", str(free_port())])
+    """Serve the page as `python app.py` does, in a process of its own on a free loopback port (so the
+    visitors' side of the measurement takes no CPU time from the server's), and time its opening."""
+    port = free_port()
+    url = f"http://{HOST}:{port}/"
     began = time.perf_counter()
-    sweeper = serve.start(demo, args, quiet=True, **page.launch_options())
-    url = f"http://{HOST}:{args.port}/"
+    log = tempfile.TemporaryFile(mode="w+")  # not a pipe: a server that writes much must never block on it
+    server = subprocess.Popen([sys.executable, "-c", "from explainer.serve import main; main()",
+                               "--host", HOST, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=log, text=True)
+    server.stderr_file = log
     try:
-        wait_until_up(url)
+        wait_until_up(url, server)
         up_s = time.perf_counter() - began
         first, *warm = opens_at_once(url, visitors, rounds + 1)
         calls = [seconds for one_round in warm for seconds in one_round]
@@ -139,5 +143,9 @@ def run_page_bench(visitors: int = 8, rounds: int = 5, opens: int = 3, browser: 
             result.update(browser_opens(url, opens) or {"browser_opens": None})
         return result
     finally:
-        sweeper.stop()
-        demo.close()
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()

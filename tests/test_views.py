@@ -59,16 +59,18 @@ def test_the_page_opens_on_the_view_its_link_names(monkeypatch):
     those settings (the same answer as pressing its button with them)."""
     request = SimpleNamespace(query_params={"sample": "tall", "pt": "1", "t": "500", "start": "noise"})
     answer = layout.open_view(request)
-    clip_values, denoise_values, sections = answer[:9], answer[9:16], answer[16:]
+    clip_values, denoise_values, top = answer[:9], answer[9:16], answer[16:]
     assert clip_values == (1, 8, 8, 0.5, 0.5, 0.3, 0, "linear", 500)
     assert denoise_values[0] == "noise" and denoise_values[1]["visible"] is False  # strength: a clip start only
-    state, summary = sections[0], sections[3]
+    state, summary = top[0], top[3]
     assert state["path"].endswith("sample_tall.webm") and summary["patch"] == [1, 8, 8]
     assert summary["working_size"][1] > summary["working_size"][2]  # tall
-    assert sections == layout.open_sample("tall", *clip_values)
+    below = layout.open_view_below(state, *clip_values)
+    assert len(top) == layout.FIRST_SECTIONS and len(below) == 6
+    assert (*top, *below) == layout.open_sample("tall", *clip_values)
     # a second visitor's open is the kept answer, not a new dissect
     monkeypatch.setattr(layout, "dissect", lambda *args, **kwargs: pytest.fail("dissected again"))
-    assert layout.open_view(request)[16:] == sections
+    assert layout.open_view(request)[16:] == top and layout.open_view_below(state, *clip_values) == below
 
 
 def test_a_visitor_s_own_clip_is_never_put_behind_a_link(tmp_path):

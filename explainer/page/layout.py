@@ -567,9 +567,13 @@ def take_it_with_you_section(reel_state: gr.State, cut, noising, denoising_views
 
 # --- links to a view ----------------------------------------------------------------------------------
 
+FIRST_SECTIONS = 6  # of a clip's answer: the session's clip, sections 1 (reel, facts, data) and 2 (frame, cut)
+
+
 def open_view(request: gr.Request = None):
     """The page opening: the bundled sample and settings its link asks for (?sample=tall&pt=1&t=500...;
-    the defaults otherwise), every section drawn from the samples' kept answers."""
+    the defaults otherwise), from the samples' kept answers: the settings, and the top of the page (the
+    reel and the amoeba cut) at once; `open_view_below` follows with the sections below it."""
     query = dict(request.query_params) if request is not None and request.query_params else {}
     view, ignored = views.view_from_query(query)
     if ignored:
@@ -580,7 +584,16 @@ def open_view(request: gr.Request = None):
     start, strength, sampler, steps, eta, noise_seed, compare = views.denoise_settings(view)
     denoise = (start, gr.update(value=strength, visible=start == "clip"), sampler, steps,
                gr.update(value=eta, visible=sampler == "ddim"), noise_seed, compare)
-    return (*views.clip_settings(view), *denoise, *answer)
+    return (*views.clip_settings(view), *denoise, *answer[:FIRST_SECTIONS])
+
+
+def open_view_below(reel_state, pt, ph, pw, centre_x, centre_y, size, seed, schedule, t):
+    """The sections below the top of the page (3-5) for the sample the page opened on."""
+    with readable_errors():
+        sample = views.sample_on_show(common.source_path(None, reel_state))
+        if sample is None:  # a clip of the visitor's own was opened meanwhile: it has its sections already
+            return [gr.skip()] * 6
+        return sample_answer(sample, (pt, ph, pw, centre_x, centre_y, size, seed, schedule, t))[FIRST_SECTIONS:]
 
 
 def link_to_view(reel_state, pt, ph, pw, centre_x, centre_y, size, seed, schedule, t,
@@ -614,8 +627,10 @@ def wire_view(demo: gr.Blocks, reel_state: gr.State, film, cut, patches, tokens,
     clip_settings = [patches.pt, patches.ph, patches.pw, *cut.settings, noising.schedule, noising.t]
     everything = [reel_state, film.filmstrip, film.facts, film.summary, cut.frame, cut.tube, patches.volume,
                   patches.stats, tokens.story, tokens.sequence, patches.crop, noising.noise]
-    demo.load(open_view, None, [*clip_settings, *denoising_views.settings, *everything], api_name="load_sample",
-              concurrency_id=PAGE_POOL)
+    demo.load(open_view, None, [*clip_settings, *denoising_views.settings, *everything[:FIRST_SECTIONS]],
+              api_name="load_sample", concurrency_id=PAGE_POOL).then(
+        open_view_below, [reel_state, *clip_settings], everything[FIRST_SECTIONS:], api_name="load_sample_below",
+        concurrency_id=PAGE_POOL)
     link.button.click(link_to_view, [reel_state, *clip_settings, *denoising_views.settings], link.text,
                       api_name="link", queue=False).then(None, link.text, link.text, js=LINK_JS)
 
