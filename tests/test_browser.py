@@ -412,6 +412,29 @@ def test_pressing_denoise_again_stops_the_older_run(reel_tab):
     assert not tab.errors
 
 
+def test_leaving_the_page_stops_its_run(browser, url, monkeypatch):
+    """A visitor who closes the page mid-run frees the model: Gradio's queue stops the run's generator
+    once the page's connection is gone (the server here is this process, so the steps it still computes
+    are counted)."""
+    from explainer.page import denoising
+
+    computed = []
+    strips = denoising.strips
+    monkeypatch.setattr(denoising, "strips", lambda *args, **kwargs: computed.append(1) or strips(*args, **kwargs))
+    leaving = desktop_page(browser, url)
+    wait_drawn(leaving, "amoeba-tube", 1)
+    leaving.evaluate("() => { const steps = document.querySelector('#steps input[type=number]'); "
+                     "steps.value = '50'; steps.dispatchEvent(new Event('input', {bubbles: true})); "
+                     "steps.dispatchEvent(new Event('change', {bubbles: true})); }")
+    start_denoising(leaving, start="noise")
+    assert computed, "the run's steps are not counted"
+    leaving.context.close()
+    time.sleep(4)  # the server hears of the closed page, and the run reaches its next step
+    stopped_at = len(computed)
+    time.sleep(3)
+    assert len(computed) == stopped_at < 50, (stopped_at, len(computed))
+
+
 def test_two_settings_compared_from_the_same_noise(reel_tab):
     tab = reel_tab
     tab.locator("#compare input").click()
