@@ -140,7 +140,7 @@ def panel_title(number: int, text: str, colour: str = INK, size: int = 12) -> di
 
 def image_uri(image: np.ndarray, fmt: str = "png", quality: int = 88) -> str:
     """An RGB uint8 image as a data: URI (PNG, or JPEG for noisy pictures that PNG cannot squeeze)."""
-    bgr = np.ascontiguousarray(np.asarray(image, np.uint8)[..., ::-1])
+    bgr = cv2.cvtColor(np.ascontiguousarray(image, np.uint8), cv2.COLOR_RGB2BGR)
     if fmt == "jpeg":
         ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     else:

@@ -164,12 +164,12 @@ def reel_strip(frames: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
     between them: the picture the denoising player shows for x_t or x̂0 at one step."""
     count, height, width, _ = frames.shape
     rows = math.ceil(count / columns)
-    film = np.asarray(hex_rgb(FILM), np.uint8)
-    cells = np.empty((rows * columns, height + gap, width + gap, 3), np.uint8)
-    cells[:] = film
-    cells[:count, :height, :width] = frames
-    strip = cells.reshape(rows, columns, height + gap, width + gap, 3).transpose(0, 2, 1, 3, 4)
-    return strip.reshape(rows * (height + gap), columns * (width + gap), 3)[:-gap or None, :-gap or None]
+    strip = np.empty((rows * (height + gap) - gap, columns * (width + gap) - gap, 3), np.uint8)
+    strip[:] = np.asarray(hex_rgb(FILM), np.uint8)
+    for index, frame in enumerate(frames):
+        top, left = (index // columns) * (height + gap), (index % columns) * (width + gap)
+        strip[top:top + height, left:left + width] = frame
+    return strip
 
 
 def patch_picker(frame: np.ndarray, patch, cell: tuple[int, int]) -> np.ndarray:
