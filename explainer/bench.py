@@ -152,7 +152,7 @@ def page_figures(quick: bool = False) -> dict:
     what the run's player text weighs."""
     from .assets import sample_file
     from .diffusion import SAMPLERS, get_schedule
-    from .page import layout
+    from .page import sections_model
     from .page.denoising import DENOISE, WORKING_SIDE, prior_model, working_clip
     from .pixels import to_unit
 
@@ -173,7 +173,7 @@ def page_figures(quick: bool = False) -> dict:
 
     def page_run():
         started = time.perf_counter()
-        run = layout.denoise_clip(None, steps=steps, reel_state=on_show)
+        run = sections_model.denoise_clip(None, steps=steps, reel_state=on_show)
         player = next(run)[1]  # the page's updates: {"value": text, ...}
         first.append(time.perf_counter() - started)
         for answer in run:

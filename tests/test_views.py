@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from explainer.page import layout, views
+from explainer.page import layout, sections_clip, views
 from explainer.page.denoising import DENOISE
 from explainer.page.reel import DEFAULTS
 
@@ -67,9 +67,9 @@ def test_the_page_opens_on_the_view_its_link_names(monkeypatch):
     assert summary["working_size"][1] > summary["working_size"][2]  # tall
     below = layout.open_view_below(state, *clip_values)
     assert len(top) == layout.FIRST_SECTIONS and len(below) == 6
-    assert (*top, *below) == layout.open_sample("tall", *clip_values)
+    assert (*top, *below) == sections_clip.open_sample("tall", *clip_values)
     # a second visitor's open is the kept answer, not a new dissect
-    monkeypatch.setattr(layout, "dissect", lambda *args, **kwargs: pytest.fail("dissected again"))
+    monkeypatch.setattr(sections_clip, "dissect", lambda *args, **kwargs: pytest.fail("dissected again"))
     assert layout.open_view(request)[16:] == top and layout.open_view_below(state, *clip_values) == below
 
 

@@ -1,6 +1,8 @@
 """The web page: a clip in, the film-reel story of how a Sora-style video model sees it, out.
 
-- `layout`: `build_demo()`, the page top to bottom, each section with its events and Gradio adapters.
+- `layout`: `build_demo()`, the page top to bottom, and its opening on the view a link names;
+  `sections_clip` (sections 1-5) and `sections_model` (6-8): each section with its events and Gradio
+  adapters; `adapters`: what those share.
 - `reel` (sections 1-5), `denoising` (6), `fitting` (7), `export` (8): what each section shows, as
   plain functions (settings in; figure JSON, chips, data, pictures out) that know nothing of Gradio.
 - `common`: what those share; `views`: links to a view (query parameters); `theme`: how the page
@@ -23,9 +25,11 @@ from .denoising import (
     working_clip,
 )
 from .fitting import FIT_MAX_SECONDS
-from .layout import build_demo, dissect, fit_to_clip, warm_samples
+from .layout import build_demo
 from .pools import FIT_POOL, MODEL_POOL
 from .reel import DEFAULTS, embedding_name, show_tubelet, tubelet_embedding
+from .sections_clip import dissect, warm_samples
+from .sections_model import fit_to_clip
 from .theme import PLOTLY_JS, launch_options
 
 __all__ = ["build_demo", "launch_options", "MODEL_POOL", "FIT_POOL", "PLOTLY_JS", "SAMPLES",
