@@ -34,13 +34,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(url: str, server: subprocess.Popen, timeout: float = 120.0):
+def wait_until_up(url: str, timeout: float = 120.0, process: subprocess.Popen | None = None):
+    """Wait for the page's API to answer ("Running on local URL" prints before it does); a server
+    `process` that exits meanwhile is an error, with the end of what it wrote to `process.log` if any."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if server.poll() is not None:
-            server.stderr_file.seek(0)
-            raise RuntimeError(f"the page's server exited with status {server.returncode}: "
-                               f"{server.stderr_file.read()[-2000:]}")
+        if process is not None and process.poll() is not None:
+            log = getattr(process, "log", None)
+            said = (log.seek(0), log.read()[-2000:])[1] if log is not None else ""
+            raise RuntimeError(f"the page's server exited with status {process.returncode}: {said}")
         try:
             urllib.request.urlopen(url + "gradio_api/info", timeout=2)
             return
@@ -126,9 +128,9 @@ def run_page_bench(visitors: int = 8, rounds: int = 5, opens: int = 3, browser: 
     log = tempfile.TemporaryFile(mode="w+")  # not a pipe: a server that writes much must never block on it
     server = subprocess.Popen([sys.executable, "-c", "from explainer.serve import main; main()",
                                "--host", HOST, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=log, text=True)
-    server.stderr_file = log
+    server.log = log
     try:
-        wait_until_up(url, server)
+        wait_until_up(url, process=server)
         up_s = time.perf_counter() - began
         first, *warm = opens_at_once(url, visitors, rounds + 1)
         calls = [seconds for one_round in warm for seconds in one_round]
