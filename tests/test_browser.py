@@ -165,6 +165,11 @@ def test_the_amoeba_cut_animates_and_play_reaches_the_last_frame(tab):
 def test_every_section_draws_on_the_desktop(tab):
     scroll_through(tab)
     assert int(drawn(tab, "noising")["frames"]) > 1
+    # each figure says what it shows to a screen reader: its title
+    labels = tab.evaluate("() => [...document.querySelectorAll('.fr-plot')].filter((el) => el.data)"
+                          ".map((el) => [el.getAttribute('role'), el.getAttribute('aria-label')])")
+    assert len(labels) >= len(FIGURE_IDS), labels
+    assert all(role == "figure" and label and label != "a figure" for role, label in labels), labels
     assert "640 × 360" in facts_text(tab)
     SHOTS.mkdir(exist_ok=True)
     tab.wait_for_timeout(500)

@@ -61,6 +61,11 @@ async function draw() {
     await Plotly.newPlot(el, {data: fig.data, layout: layout, frames: frames,
                               config: {...config, displayModeBar: narrow ? false : 'hover'}});
     shown = el;
+    // what the figure shows, for a screen reader: its title (its controls stay reachable inside)
+    const title = typeof layout.title === 'string' ? layout.title : ((layout.title || {}).text || '');
+    el.setAttribute('role', 'figure');
+    const words = [props.label, title.replace(/<[^>]*>/g, ' ')].filter((part) => part && part.trim());
+    el.setAttribute('aria-label', words.join(': ').replace(/\s+/g, ' ').trim() || 'a figure');
     const slider = (layout.sliders || [])[0];
     const menuStep = (((layout.updatemenus || [])[0] || {}).buttons || [])[0];
     el._frDuration = menuStep && menuStep.args && menuStep.args[1] ? menuStep.args[1].frame.duration : 160;
