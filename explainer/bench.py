@@ -153,7 +153,7 @@ def page_figures(quick: bool = False) -> dict:
     from .assets import sample_file
     from .diffusion import SAMPLERS, get_schedule
     from .page import sections_model
-    from .page.denoising import DENOISE, WORKING_SIDE, prior_model, working_clip
+    from .page.denoising import DENOISE, MODELS, WORKING_SIDE, prior_model, working_clip
     from .pixels import to_unit
 
     path = sample_file("wide")
@@ -173,12 +173,15 @@ def page_figures(quick: bool = False) -> dict:
 
     def page_run():
         started = time.perf_counter()
-        run = sections_model.denoise_clip(None, steps=steps, reel_state=on_show)
-        player = next(run)[1]  # the page's updates: {"value": text, ...}
+        run = sections_model.denoise_on_page(DENOISE["sampler"], steps, DENOISE["seed"], DENOISE["start"],
+                                             DENOISE["strength"], DENOISE["eta"], MODELS[0], DENOISE["compare"],
+                                             on_show, None, None)
+        updates = [next(run)]  # the page's updates: (the session's run once delivered, the player's text)
         first.append(time.perf_counter() - started)
-        for answer in run:
-            player = answer[1]
-        text.append(player["value"] if isinstance(player, dict) else player)
+        updates.extend(run)
+        kept, player = updates[-1]
+        sections_model.run_delivered(kept)  # the chips, data and video that follow it
+        text.append(player)
 
     model_s, page_s = alternate([model_only, page_run], torch.device("cpu"), 1 if quick else 3, warmup=1)
     return {"page_first_step_s": statistics.median(first[1:] or first), "page_run_over_model": page_s / model_s,

@@ -34,34 +34,55 @@ def denoise_clip(clip_file, sampler=DENOISE["sampler"], steps=DENOISE["steps"], 
     kept), the run's chips and data, the attention controls and view, and the run as a browser-playable
     video. `compare` runs a second lane beside it from the same noise ("sampler", "steps" or "model").
     A newer Denoise press of the same session stops this run at its next step."""
-    live = not clip_file
-    reveal = revealer(live)
+    for text, run in denoise_stream(clip_file, sampler, steps, seed, start, strength, eta, model_choice, compare,
+                                    reel_state, fitted, ticket, request):
+        if run is None:
+            yield (gr.skip(), text, *[gr.skip()] * 8)
+            continue
+        start_at = denoising.run_attention_choices(run)
+        yield (run, text, run["facts"], run["summary"], start_at.step, start_at.block, start_at.token,
+               *denoising.attention_view(run, start_at.step, start_at.block, "mean", start_at.token), run["video"])
+
+
+def denoise_on_page(sampler, steps, seed, start, strength, eta, model_choice, compare, reel_state, fitted, ticket,
+                    request: gr.Request = None):
+    """The page's Denoise: the clip on show, streamed into the player alone (each step's update touches no
+    other view), then the run into the session; `run_delivered` fills in the views that follow it."""
+    for text, run in denoise_stream(None, sampler, steps, seed, start, strength, eta, model_choice, compare,
+                                    reel_state, fitted, ticket, request):
+        yield (gr.skip() if run is None else run), text
+
+
+def denoise_stream(clip_file, sampler, steps, seed, start, strength, eta, model_choice, compare, reel_state, fitted,
+                   ticket, request):
+    """The run as (the player's text so far, None) at each step, then (the whole text, the kept run with its
+    chips, data and video). Nothing more once a newer press of the same session took over."""
     session = getattr(request, "session_hash", None) or ""
     with readable_errors():
         path = common.source_path(clip_file, reel_state)
         settings = denoising.sampler_settings(sampler, steps, seed, start, strength, eta)
         lanes = denoising.lanes_for(path, settings, model_choice, fitted, reel_state, compare)
-        text, done = "", None
+        text = ""
         for update in denoising.stream_denoising(lanes, Path(path).name, denoising.still_newest(session, ticket)):
             if isinstance(update, denoising.Denoised):
-                done = update
-                break
+                yield text, {**update.run, "facts": update.facts, "summary": update.summary,
+                             "video": denoising.run_video(update)}
+                return
             if update.get("kind") == "run":
                 update["ticket"] = ticket  # tells the player a new run began, even one with the same settings
             text += json.dumps(update, separators=(",", ":")) + "\n"
-            yield (gr.skip(), reveal(text), *[gr.skip()] * 8)
-        if done is None:  # a newer run took over
-            return
-        start_at = denoising.run_attention_choices(done.run)
-        controls = (gr.update(maximum=start_at.steps, value=start_at.step),
-                    gr.update(choices=list(range(1, start_at.blocks + 1)), value=start_at.block),
-                    gr.update(maximum=start_at.tokens - 1, value=start_at.token)) if live \
-            else (start_at.step, start_at.block, start_at.token)
-        # an API call gets the attention view in its answer; the page asks for it once the run is delivered
-        attention = (gr.skip(), gr.skip()) if live else denoising.attention_view(
-            done.run, start_at.step, start_at.block, "mean", start_at.token)
-        video = reveal(denoising.run_video(done))
-        yield done.run, text, done.facts, done.summary, *controls, *attention, video
+            yield text, None
+
+
+def run_delivered(run):
+    """The views that follow a delivered run: its chips and data, the attention controls set to it, and its
+    video (nothing when a newer press stopped it first)."""
+    if not run:
+        return [gr.skip()] * 6
+    start_at = denoising.run_attention_choices(run)
+    return (run["facts"], run["summary"], gr.update(maximum=start_at.steps, value=start_at.step),
+            gr.update(choices=list(range(1, start_at.blocks + 1)), value=start_at.block),
+            gr.update(maximum=start_at.tokens - 1, value=start_at.token), shown(run["video"]))
 
 
 def press_denoise(request: gr.Request):
@@ -178,12 +199,17 @@ def denoising_section(reel_state: gr.State, run: gr.State, fitted: gr.State) -> 
     video = gr.Video(label="the denoising run (.webm)", interactive=False, loop=True, elem_id="trajectory-video",
                      visible=False, render=False)
     ticket = gr.State(None)
+    settings = [sampler, steps, noise_seed, start, strength, eta, model_choice, compare, reel_state, fitted, ticket]
     button.click(press_denoise, None, ticket, api_visibility="private", queue=False).then(
-        denoise_clip, [api_clip, sampler, steps, noise_seed, start, strength, eta, model_choice, compare, reel_state,
-                       fitted, ticket],
-        [run, player, facts, data, looks.step, looks.block, looks.token, looks.view, looks.frame, video],
-        api_name="denoise", concurrency_id=MODEL_POOL, show_progress="hidden", trigger_mode="multiple").then(
+        denoise_on_page, settings, [run, player], api_visibility="private", concurrency_id=MODEL_POOL,
+        show_progress="hidden", trigger_mode="multiple").then(
+        run_delivered, run, [facts, data, looks.step, looks.block, looks.token, video], api_visibility="private").then(
         attention_after_run, looks.settings, [looks.view, looks.frame], api_visibility="private")
+    # the same run through the API (a clip file in, every view out), on a trigger the page never shows
+    gr.Button(visible=False, elem_id="denoise-api").click(
+        denoise_clip, [api_clip, *settings],
+        [run, player, facts, data, looks.step, looks.block, looks.token, looks.view, looks.frame, video],
+        api_name="denoise", concurrency_id=MODEL_POOL, show_progress="hidden")
     return SimpleNamespace(api_clip=api_clip, model_choice=model_choice, video=video,
                            attention_settings=looks.settings,
                            settings=[start, strength, sampler, steps, eta, noise_seed, compare])
