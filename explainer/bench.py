@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import statistics
 import time
 import warnings
@@ -284,6 +285,45 @@ def pack_figures(config: DiTConfig, device, reps: int) -> dict:
     }
 
 
+VISITORS = 8
+
+
+def visitor_figures(config: DiTConfig, device, steps: int) -> dict:
+    """Eight visitors' denoising runs (`steps` DiT calls each) with the model shared or not, timed by
+    their DiT calls (what sharing changes): one visitor at a time, visitor k done after k whole runs;
+    or every step of all eight through the model together, all done at the end. Twice: eight clips of one
+    shape (the wide sample's) batched, and two each of the four `pack_shapes` packed into one sequence.
+    `visitors_*_s` are [wall time of all eight, the median and the 95th percentile of when each is done]."""
+    model = build_dit(config, device=device).eval()
+    generator = torch.Generator().manual_seed(0)
+    shapes = pack_shapes(config.patch)
+    same = torch.randn(VISITORS, *shapes[0], config.channels, generator=generator).to(device)
+    mixed = [torch.randn(*shape, config.channels, generator=generator).to(device)
+             for shape in shapes * (VISITORS // len(shapes))]
+    ts = torch.full((VISITORS,), 500, device=device)
+
+    def done_at(one_run_s: list[float]) -> list[float]:  # one visitor at a time, in turn
+        return [sum(one_run_s[: k + 1]) for k in range(len(one_run_s))]
+
+    def spread(times: list[float]) -> list[float]:  # all done, the median visitor done, the 95th percentile
+        ordered = sorted(times)
+        return [max(times), statistics.median(times), ordered[max(0, math.ceil(0.95 * len(times)) - 1)]]
+
+    with torch.inference_mode():
+        model(same[:1], ts[:1])  # warm
+        apart = [timed(lambda k=k: [model(same[k:k + 1], ts[:1]) for _ in range(steps)], device)
+                 for k in range(VISITORS)]
+        batched = timed(lambda: [model(same, ts) for _ in range(steps)], device)
+        mixed_apart = [timed(lambda clip=clip: [model(clip[None], ts[:1]) for _ in range(steps)], device)
+                       for clip in mixed]
+        packed = timed(lambda: [model.forward_packed(mixed, ts) for _ in range(steps)], device)
+    return {"visitors": VISITORS, "visitor_steps": steps,
+            "visitors_one_at_a_time_s": spread(done_at(apart)),
+            "visitors_batched_s": spread([batched] * VISITORS),
+            "visitors_mixed_one_at_a_time_s": spread(done_at(mixed_apart)),
+            "visitors_mixed_packed_s": spread([packed] * VISITORS)}
+
+
 def run_bench(config: str = "default", quick: bool = False) -> dict:
     """Measure the DiT on this machine; `quick` is a smoke run (few repetitions, 5 DDIM steps, scaled)."""
     device = pick_device()
@@ -321,5 +361,6 @@ def run_bench(config: str = "default", quick: bool = False) -> dict:
         "ddim50_scaled_from_fewer_steps": ddim_steps != 50,
         **cpu_bf16_figures(model, clip, t, grid, reps=reps, ddim_steps=ddim_steps),
         **pack_figures(cfg, device, reps=2 if quick else 5),
+        **visitor_figures(cfg, device, steps=2 if quick else 10),
         **page_figures(quick),
     }

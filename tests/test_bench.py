@@ -7,7 +7,8 @@ from explainer.cli import main
 
 KEYS = {"device", "config", "tokens", "params", "dit_forward_ms", "dit_gflops_per_s", "gemm_gflops_per_s",
         "gemm_ratio", "vs_diffusers_ratio", "ddim50_seconds", "ddim_steps", "quick", "page_first_step_s",
-        "page_run_over_model", "pack_max_abs_error", "pack_speedup", "pack_attention_ms"}
+        "page_run_over_model", "pack_max_abs_error", "pack_speedup", "pack_attention_ms",
+        "visitors_one_at_a_time_s", "visitors_batched_s", "visitors_mixed_one_at_a_time_s", "visitors_mixed_packed_s"}
 
 
 def test_quick_bench_reports_every_figure():
@@ -25,6 +26,10 @@ def test_quick_bench_reports_every_figure():
     assert result["pack_tokens"] == [1152, 1152, 2048, 144] and result["pack_attention_used"] == "per_clip"
     assert {"dense_mask", "per_clip"} <= result["pack_attention_ms"].keys()
     assert result["page_run_steps"] == 4 and result["page_run_bytes"] > 0  # 10 steps from the clip at 0.4
+    for key in ("visitors_one_at_a_time_s", "visitors_batched_s", "visitors_mixed_one_at_a_time_s",
+                "visitors_mixed_packed_s"):
+        done, median, p95 = result[key]
+        assert 0 < median <= p95 <= done, key
     json.dumps(result)  # the CLI prints it as JSON
 
 
