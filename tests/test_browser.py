@@ -26,7 +26,8 @@ from explainer import page as explainer_page  # noqa: E402
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--disable-quic", "--no-first-run"]
-FIGURE_IDS = ["amoeba-tube", "tubelet-volume", "crop-vs-native", "token-story", "token-sequence", "noising"]
+FIGURE_IDS = ["amoeba-tube", "tubelet-volume", "crop-vs-native", "packing", "token-story", "token-sequence",
+              "noising"]
 TIMEOUT_MS = 60_000
 
 

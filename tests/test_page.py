@@ -18,7 +18,7 @@ from servers import running_page  # noqa: E402
 
 from explainer import figures, page  # noqa: E402
 
-FIGURES = ["tube", "volume", "token", "sequence", "crop", "noise"]
+FIGURES = ["tube", "volume", "token", "sequence", "crop", "noise", "packing"]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def named(outputs) -> dict:
     """The outputs of /dissect by name: (filmstrip, facts, summary, cut frame, tube, volume, stats, token,
     sequence, crop, noise); the session state is not part of the API."""
     names = ["filmstrip", "facts", "summary", "cut", "tube", "volume", "stats", "token", "sequence", "crop",
-             "noise"]
+             "noise", "packing"]
     assert len(outputs) == len(names)
     return dict(zip(names, outputs))
 
@@ -101,6 +101,12 @@ def test_dissect_a_real_clip(client, real_clip_path):
     assert (source["width"], source["height"]) == (320, 240)
     assert result["summary"]["working_size"] == [16, 96, 128]
     check_figures(result)
+    # the clip packed beside the samples and a still: itself first, with its own tokens, whole in one sequence
+    numbers = json.loads(result["packing"])["layout"]["meta"]["numbers"]
+    mine = numbers["clips"][0]
+    assert mine["name"] == real_clip_path.name and mine["tokens"] == result["summary"]["tokens"] == 8 * 12 * 16
+    assert [clip["name"] for clip in numbers["clips"][1:]] == ["wide", "tall", "square", "still image"]
+    assert numbers["packed"]["padding"] < numbers["bucketed"]["padding"]
 
 
 def test_a_bad_upload_is_a_readable_error_and_the_page_keeps_working(client, tmp_path):

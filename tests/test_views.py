@@ -66,7 +66,7 @@ def test_the_page_opens_on_the_view_its_link_names(monkeypatch):
     assert state["path"].endswith("sample_tall.webm") and summary["patch"] == [1, 8, 8]
     assert summary["working_size"][1] > summary["working_size"][2]  # tall
     below = layout.open_view_below(state, *clip_values)
-    assert len(top) == layout.FIRST_SECTIONS and len(below) == 6
+    assert len(top) == layout.FIRST_SECTIONS and len(below) == layout.BELOW_SECTIONS
     assert (*top, *below) == sections_clip.open_sample("tall", *clip_values)
     # a second visitor's open is the kept answer, not a new dissect
     monkeypatch.setattr(sections_clip, "dissect", lambda *args, **kwargs: pytest.fail("dissected again"))

@@ -16,6 +16,7 @@ from .adapters import readable_errors
 from .pools import PAGE_POOL
 from .sections_clip import (
     amoeba_cut_section,
+    clip_views,
     film_reel_section,
     noising_section,
     sample_answer,
@@ -31,6 +32,7 @@ from .theme import PLOTLY_JS
 # --- links to a view ----------------------------------------------------------------------------------
 
 FIRST_SECTIONS = 6  # of a clip's answer: the session's clip, sections 1 (reel, facts, data) and 2 (frame, cut)
+BELOW_SECTIONS = 7  # and the rest: sections 3 (volume, chips, crop, packing), 4 (story, sequence) and 5 (noise)
 
 
 def open_view(request: gr.Request = None):
@@ -55,7 +57,7 @@ def open_view_below(reel_state, pt, ph, pw, centre_x, centre_y, size, seed, sche
     with readable_errors():
         sample = views.sample_on_show(common.source_path(None, reel_state))
         if sample is None:  # a clip of the visitor's own was opened meanwhile: it has its sections already
-            return [gr.skip()] * 6
+            return [gr.skip()] * BELOW_SECTIONS
         return sample_answer(sample, (pt, ph, pw, centre_x, centre_y, size, seed, schedule, t))[FIRST_SECTIONS:]
 
 
@@ -88,8 +90,7 @@ def wire_view(demo: gr.Blocks, reel_state: gr.State, film, cut, patches, tokens,
               link) -> None:
     """The page opening on the view its link names; "link to this view" writing one."""
     clip_settings = [patches.pt, patches.ph, patches.pw, *cut.settings, noising.schedule, noising.t]
-    everything = [reel_state, film.filmstrip, film.facts, film.summary, cut.frame, cut.tube, patches.volume,
-                  patches.stats, tokens.story, tokens.sequence, patches.crop, noising.noise]
+    everything = clip_views(reel_state, film, cut, patches, tokens, noising)
     demo.load(open_view, None, [*clip_settings, *denoising_views.settings, *everything[:FIRST_SECTIONS]],
               api_name="load_sample", concurrency_id=PAGE_POOL).then(
         open_view_below, [reel_state, *clip_settings], everything[FIRST_SECTIONS:], api_name="load_sample_below",

@@ -152,6 +152,12 @@ def show_crop(clip) -> str:
                                                   clip.grid.patch))
 
 
+def show_packing(clip, name: str) -> str:
+    """The clip packed beside the bundled samples and a still image (Patch n' Pack), its attention mask,
+    and what packing saves against padding each clip to the budget or cropping it square."""
+    return figures.to_json(figures.packing([(name, clip.grid), *figures.sample_grids(clip.grid.patch)]))
+
+
 # --- 4. Tokens ---------------------------------------------------------------------------------------
 
 def trained_patch() -> tuple[int, int, int] | None:

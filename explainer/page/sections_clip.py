@@ -29,7 +29,8 @@ from .reel import DEFAULTS, Amoeba
 def dissect(clip_file, pt=DEFAULTS["pt"], ph=DEFAULTS["ph"], pw=DEFAULTS["pw"],
             centre_x=DEFAULTS["centre_x"], centre_y=DEFAULTS["centre_y"], size=DEFAULTS["size"],
             seed=DEFAULTS["seed"], schedule=DEFAULTS["schedule"], t=DEFAULTS["t"], progress=gr.Progress()):
-    """A clip file -> every section's pictures: the reel, the amoeba cut, the patches, the tokens, the noise.
+    """A clip file -> every section's pictures: the reel, the amoeba cut, the patches, the tokens, the noise,
+    and the clip packed with others (Patch n' Pack).
 
     Yields twice: first the reel and the amoeba cut (so the page shows them at once; the later sections
     keep what they showed), then everything; an API call gets the second, complete answer."""
@@ -40,11 +41,12 @@ def dissect(clip_file, pt=DEFAULTS["pt"], ph=DEFAULTS["ph"], pw=DEFAULTS["pw"],
         clip = reel.open_clip(path, (pt, ph, pw))
         shows = ({"path": path, "clip": clip}, *reel.show_reel(clip, Path(path).name))
         cut = reel.show_cut(clip, amoeba)
-        yield (*shows, *cut, *[gr.skip()] * 6)
+        yield (*shows, *cut, *[gr.skip()] * 7)
         progress(0.5, desc="Cutting spacetime patches")
         tubelet = reel.show_tubelet(clip, amoeba)
         progress(0.8, desc="Noising")
-        yield (*shows, *cut, *tubelet, reel.show_crop(clip), reel.show_noise(clip, schedule, t))
+        yield (*shows, *cut, *tubelet, reel.show_crop(clip), reel.show_noise(clip, schedule, t),
+               reel.show_packing(clip, Path(path).name))
 
 
 def open_sample(name: str, pt, ph, pw, centre_x, centre_y, size, seed, schedule, t, progress=gr.Progress()):
@@ -197,7 +199,13 @@ def spacetime_patches_section() -> SimpleNamespace:
         gr.Markdown("Older U-Net video models wanted square inputs of one size, so a wide or tall clip "
                     "lost its sides to a centre crop. Patches take the frame as it is, at any shape.")
         crop = plotly_player(360, "square crop vs native", elem_id="crop-vs-native")
-    return SimpleNamespace(pt=pt, ph=ph, pw=pw, volume=volume, stats=stats, crop=crop)
+        gr.Markdown("Patches also let clips of every shape train together. NaViT's *Patch n' Pack* puts the "
+                    "tokens of several clips, one after another, into one sequence of a fixed length, and "
+                    "masks attention so that each clip only sees itself: no clip is cropped, and almost "
+                    "no room is wasted on padding. Here your clip is packed beside the three samples and a "
+                    "still photo (a one-frame clip).")
+        packing = plotly_player(660, "your clip packed with others (Patch n' Pack)", elem_id="packing")
+    return SimpleNamespace(pt=pt, ph=ph, pw=pw, volume=volume, stats=stats, crop=crop, packing=packing)
 
 
 def tokens_section() -> SimpleNamespace:
@@ -243,11 +251,17 @@ def wire_amoeba(reel_state: gr.State, cut, patches, tokens) -> None:
         cut_amoeba, [reel_state, *cut.settings], views, api_visibility="private")
 
 
+def clip_views(reel_state: gr.State, film, cut, patches, tokens, noising) -> list:
+    """Everything a clip's answer fills in, in `dissect`'s order: the session's clip, sections 1 and 2 (the
+    top of the page), then 3-5."""
+    return [reel_state, film.filmstrip, film.facts, film.summary, cut.frame, cut.tube, patches.volume,
+            patches.stats, tokens.story, tokens.sequence, patches.crop, noising.noise, patches.packing]
+
+
 def wire_clip(demo: gr.Blocks, reel_state: gr.State, film, cut, patches, tokens, noising) -> None:
     """Opening a clip (an upload, a sample, the page loading) or changing the tubelet redraws sections 1-5."""
     settings = [patches.pt, patches.ph, patches.pw, *cut.settings, noising.schedule, noising.t]
-    everything = [reel_state, film.filmstrip, film.facts, film.summary, cut.frame, cut.tube, patches.volume,
-                  patches.stats, tokens.story, tokens.sequence, patches.crop, noising.noise]
+    everything = clip_views(reel_state, film, cut, patches, tokens, noising)
     film.clip_file.upload(dissect, [film.clip_file, *settings], everything, api_name="dissect",
                           concurrency_id=MODEL_POOL).then(
         lambda: None, None, film.clip_file, api_visibility="private")  # the box is ready for the next clip
