@@ -164,3 +164,11 @@ def test_figure_marks_a_clip_over_the_budget_and_shows_any_sequence():
     assert payload["layout"]["meta"]["sequence"] == 2
     with pytest.raises(IndexError):
         figures.packing(clips, sequence=9)
+
+
+def test_a_long_file_name_is_drawn_short():
+    name = "a_very_long_holiday_video_name_2024_final.webm"
+    payload = json.loads(figures.to_json(figures.packing([(name, PatchGrid(16, 72, 128, PATCH))])))
+    drawn = payload["data"][0]["name"]
+    assert len(drawn) <= 24 and drawn.endswith("nal.webm") and "…" in drawn
+    assert payload["layout"]["meta"]["numbers"]["clips"][0]["name"] == name  # the numbers keep it whole

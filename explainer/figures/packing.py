@@ -32,6 +32,11 @@ def clip_colour(index: int) -> str:
     return CLIP_COLOURS[index % len(CLIP_COLOURS)]
 
 
+def shown_name(name: str, most: int = 24) -> str:
+    """A clip's name as drawn: an uploaded file's long name is cut short, its end kept (the extension)."""
+    return name if len(name) <= most else name[:most - 9] + "…" + name[-8:]
+
+
 # --- the clips ----------------------------------------------------------------------------------------
 
 def sample_grids(patch=DEFAULT_PATCH, *, frames: int = 16, max_side: int = 128) -> list[tuple[str, PatchGrid]]:
@@ -146,14 +151,15 @@ def _strips(fig: go.Figure, numbers: dict) -> tuple[list[dict], list[float]]:
         start = 0
         for item in sequence["clips"]:
             facts = numbers["clips"][item]
+            name = shown_name(facts["name"])
             over = " · <b>over the budget</b>: a sequence of its own" if facts["over_budget"] else ""
             fig.add_trace(go.Bar(
-                y=[row], x=[facts["tokens"]], base=[start], orientation="h", name=facts["name"],
+                y=[row], x=[facts["tokens"]], base=[start], orientation="h", name=name,
                 marker=dict(color=clip_colour(item), line=dict(color=AMOEBA if over else FILM, width=2 if over else 1)),
-                hovertemplate=(f"<b>{facts['name']}</b>: {facts['frames']}×{facts['height']}×{facts['width']} px → "
+                hovertemplate=(f"<b>{name}</b>: {facts['frames']}×{facts['height']}×{facts['width']} px → "
                                f"{facts['tokens']:,} tokens, tokens {start:,}–{start + facts['tokens'] - 1:,}"
                                f"{over}<extra>sequence {row + 1}</extra>")))
-            names.append(dict(text=facts["name"], x=start + facts["tokens"] / 2, y=row, xref="x", yref="y",
+            names.append(dict(text=name, x=start + facts["tokens"] / 2, y=row, xref="x", yref="y",
                               showarrow=False, font=dict(size=11, color=FILM)))
             shares.append(facts["tokens"])
             start += facts["tokens"]
@@ -197,7 +203,7 @@ def _mask(fig: go.Figure, numbers: dict, sequence: int) -> tuple[list[dict], int
     for item, tokens in zip(chosen["clips"], lengths):
         middle = start + tokens / 2 - 0.5
         small = tokens < 0.15 * length  # too small a block to hold its name: the name points at it
-        labels.append(dict(text=numbers["clips"][item]["name"], x=middle, y=middle, xref="x2", yref="y2",
+        labels.append(dict(text=shown_name(numbers["clips"][item]["name"]), x=middle, y=middle, xref="x2", yref="y2",
                            showarrow=small, arrowcolor=INK, arrowwidth=1, ax=-36 if small else 0,
                            ay=-28 if small else 0, font=dict(size=11, color=INK if small else FILM),
                            bgcolor=rgba(FILM, 0.7) if small else None))
@@ -217,7 +223,7 @@ def _summary(numbers: dict) -> str:
              f"one clip a sequence: {bucketed['sequences']}, <b>{bucketed['padding']:,}</b> padding "
              f"({bucketed['padding_share']:.0%})",
              f"square centre crop: <b>{crop['share_lost']:.0%}</b> of all pixels lost",
-             *[f"<span style='color:{clip_colour(n)}'>■</span> {clip['name']}: {clip['tokens']:,} tokens · "
+             *[f"<span style='color:{clip_colour(n)}'>■</span> {shown_name(clip['name'])}: {clip['tokens']:,} tokens · "
                f"crop loses {clip['crop_share_lost']:.0%}" + (" · over budget" if clip["over_budget"] else "")
                for n, clip in enumerate(numbers["clips"])]]
     return "<br>".join(lines)
