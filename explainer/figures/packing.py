@@ -217,14 +217,15 @@ def _mask(fig: go.Figure, numbers: dict, sequence: int) -> tuple[list[dict], int
 def _summary(numbers: dict) -> str:
     """The numbers as lines of text, short enough for a phone."""
     budget, packed, bucketed, crop = numbers["budget"], numbers["packed"], numbers["bucketed"], numbers["square_crop"]
-    lines = [f"<b>At {budget:,} tokens a sequence</b> ({numbers['tokens']:,} tokens of clips)",
+    lines = [f"<b>At {budget:,} tokens a sequence</b>", f"{numbers['tokens']:,} tokens of clips",
              f"packed: {packed['sequences']} sequences, <b>{packed['padding']:,}</b> padding "
              f"({packed['padding_share']:.0%})",
              f"one clip a sequence: {bucketed['sequences']}, <b>{bucketed['padding']:,}</b> padding "
              f"({bucketed['padding_share']:.0%})",
              f"square centre crop: <b>{crop['share_lost']:.0%}</b> of all pixels lost",
-             *[f"<span style='color:{clip_colour(n)}'>■</span> {shown_name(clip['name'])}: {clip['tokens']:,} tokens · "
-               f"crop loses {clip['crop_share_lost']:.0%}" + (" · over budget" if clip["over_budget"] else "")
+             "clip · tokens · lost to the crop",
+             *[f"<span style='color:{clip_colour(n)}'>■</span> {shown_name(clip['name'])} · {clip['tokens']:,} · "
+               f"{clip['crop_share_lost']:.0%}" + (" · over budget" if clip["over_budget"] else "")
                for n, clip in enumerate(numbers["clips"])]]
     return "<br>".join(lines)
 
@@ -265,7 +266,7 @@ def packing(clips: list[tuple[str, PatchGrid]], budget: int = BUDGET, *, sequenc
                       meta=dict(kind="packing", budget=budget, sequence=sequence, cell=cell,
                                 numbers=_rounded(numbers)))
     # a phone stacks the strips, the mask and the numbers, each given its height in pixels
-    top_px, strip_px, mask_px, text_px = 100, 40 * count + 20, 330, 17 * (4 + len(clips)) + 12
+    top_px, strip_px, mask_px, text_px = 100, 40 * count + 20, 330, 17 * (6 + len(clips)) + 12
     phone = top_px + strip_px + 80 + mask_px + 24 + text_px
     strip_high = 1 - top_px / phone
     strip_low = strip_high - strip_px / phone
