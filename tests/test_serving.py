@@ -62,8 +62,8 @@ def wait_for(condition, timeout: float, what):
 
 
 def summary_of(outputs) -> dict:
-    """The "numbers, as data" output of /dissect (the third of its eleven API outputs)."""
-    assert len(outputs) == 11
+    """The "numbers, as data" output of /dissect (the third of its twelve API outputs)."""
+    assert len(outputs) == 12
     return outputs[2]
 
 
