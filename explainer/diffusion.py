@@ -111,12 +111,29 @@ def sample_timesteps(batch: int, steps: int, generator, high_noise_bias: float =
     return (u * steps).long().clamp(max=steps - 1)
 
 
+def noised(schedule: Schedule, x0, t, generator) -> torch.Tensor:
+    """x0 noised to step t with fresh noise, drawn on the CPU (so a seed gives the same on every device)."""
+    return add_noise(schedule, x0, torch.randn(x0.shape, generator=generator).to(x0.device), t)
+
+
 def diffusion_loss(model, schedule: Schedule, x0, generator, *, high_noise_bias: float = 0.0):
-    """Noise clean clips to random t, ask the model for x0, score the guess by mean squared error."""
+    """Noise clean clips to random t, ask the model for x0, score the guess by mean squared error.
+    x0 (B, T, H, W, C): clips of one shape, so the plain mean is also the mean of each clip's error."""
     t = sample_timesteps(x0.shape[0], schedule.steps, generator, high_noise_bias)  # (B,) on the CPU
-    noise = torch.randn(x0.shape, generator=generator).to(x0.device)
-    x_t = add_noise(schedule, x0, noise, t)
+    x_t = noised(schedule, x0, t, generator)
     return torch.mean((model(x_t, t.to(x0.device)) - x0) ** 2)
+
+
+def packed_diffusion_loss(model, schedule: Schedule, clips, generator, *, high_noise_bias: float = 0.0):
+    """The same objective for clips of different shapes, each (T, H, W, C), that the model takes as one
+    packed sequence: `model(noisy_clips, t)` answers a list of guesses. Each clip gets its own t and noise,
+    and the loss is the mean over clips of each clip's mean squared error, as in a batch of one shape:
+    every clip counts once, a still image as much as a 16-frame clip (a mean over all pixels would let
+    one big clip outweigh dozens of stills)."""
+    t = sample_timesteps(len(clips), schedule.steps, generator, high_noise_bias)  # (clips,) on the CPU
+    x_t = [noised(schedule, clip, step, generator) for clip, step in zip(clips, t)]
+    guesses = model(x_t, t.to(clips[0].device))
+    return torch.stack([torch.mean((guess - clip) ** 2) for guess, clip in zip(guesses, clips)]).mean()
 
 
 # --- samplers ----------------------------------------------------------------------------------------
