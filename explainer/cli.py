@@ -268,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--steps", type=int, help="a step budget instead of a time budget")
     fit.add_argument("--seed", type=int, default=0, help="seed of the fit and of the regeneration")
     fit.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
-    fit.add_argument("--max-side", type=int, default=64,
+    fit.add_argument("--max-side", type=int, default=72,
                      help="working size of the fit: fewer tokens buy more steps in the time budget")
     fit.add_argument("--weights", help="start from these weights instead of the shipped prior")
     fit.add_argument("--json", action="store_true", help="print one JSON object")

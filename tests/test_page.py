@@ -276,7 +276,7 @@ def test_sdedit_starts_from_the_clip_and_keeps_it(client):
 def test_fit_returns_both_psnrs(client):
     loss, regeneration, chips, summary, choice = client.predict(
         gradio_client.handle_file(page.sample_file("wide")), 10, 0, api_name="/fit")
-    assert summary["steps"] > 0 and summary["working_size"] == [16, 32, 56]  # the fit works at 64 px
+    assert summary["steps"] > 0 and summary["working_size"] == [16, 40, 72]  # the fit works at 72 px
     for key in ("prior_psnr_db", "fitted_psnr_db"):
         assert 3 < summary[key] < 60, key
     meta = json.loads(regeneration)["layout"]["meta"]
@@ -285,7 +285,7 @@ def test_fit_returns_both_psnrs(client):
     # this session now denoises with its fitted copy, at the fit's working size
     run = denoised(client.predict(gradio_client.handle_file(page.sample_file("wide")), "ddim", 5, 0, "noise", 0.6,
                                   0.0, page.MODELS[1], api_name="/denoise"))["summary"]
-    assert run["model"].startswith("fitted") and run["working_size"] == [16, 32, 56]
+    assert run["model"].startswith("fitted") and run["working_size"] == [16, 40, 72]
 
 
 def test_bad_denoising_inputs_are_readable_errors(url):

@@ -17,7 +17,7 @@ from . import common
 from .common import chips, fact
 from .denoising import CLIP_FRAMES, prior_model
 
-FIT_SIDE = 64            # the fit's working size: fewer tokens buy more training steps in the budget
+FIT_SIDE = 72            # the fit's working size (72x40 for 16:9): fewer tokens buy more training steps in the budget
 FIT_SECONDS = 60
 FIT_MAX_SECONDS = 120
 
