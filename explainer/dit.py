@@ -332,13 +332,15 @@ class DiT(nn.Module):
         pt = self.config.patch[0]
         return PatchGrid(frames + -frames % pt, height, width, self.config.patch, self.config.channels)
 
-    def forward(self, x, t, attention_of: tuple[int, int] | None = None, offset=0):
+    def forward(self, x, t, attention_of: tuple[int, int] | None = None, offset=0, time_slices: bool = False):
         """x: noisy clips (B, T, H, W, C); t: timesteps, (B,) or one number; -> predicted clean clips
         (B, T, H, W, C), float32.
 
         attention_of=(block, query_token): also return how token `query_token` spreads its attention over
         all tokens in that block, (B, heads, N); that block runs the manual path, the output is the same.
         offset: int or (ot, oh, ow) added to the position indices, so a crop can sit anywhere in a clip.
+        time_slices: each time slice (the pt frames of one row of tubelets) attends to itself alone, a
+        block-diagonal mask over time: the nearest this model comes to an image model run frame by frame.
         T need not be a multiple of pt: the last frame is repeated to fill the last tubelet, and the
         extra frames are dropped from the output. H and W must be multiples of ph and pw.
         """
@@ -347,17 +349,22 @@ class DiT(nn.Module):
         block_of, query = attention_of if attention_of is not None else (None, None)
         if block_of is not None and not (0 <= block_of < len(self.blocks) and 0 <= query < grid.tokens):
             raise IndexError(f"attention_of={attention_of} outside {len(self.blocks)} blocks, {grid.tokens} tokens")
+        if time_slices and block_of is not None:
+            raise ValueError("attention_of reads full attention; it does not combine with time_slices")
         t = torch.as_tensor(t, device=x.device).reshape(-1).expand(x.shape[0])  # (B,)
         pos = position_embedding(self.config.width, grid.shape, as_triple(offset), x.device)  # (N, D)
         with autocast(x.device):
             x = pad_frames(x, self.config.patch[0])  # (B, T', H, W, C)
             x = self.embed(patchify(x, self.config.patch)) + pos  # (B, N, D)
             c = self.t_embed(t)  # (B, D)
+            slices = grid.shape[0] if time_slices else 1  # tokens are time-major: a slice is one stretch
+            x = rearrange(x, "b (gt s) d -> (b gt) s d", gt=slices)  # each slice its own sequence
+            c = c.repeat_interleave(slices, dim=0)  # (B * slices, D)
             for index, block in enumerate(self.blocks):
                 x, found = block(x, c, query if index == block_of else None)  # (B, N, D)
                 if index == block_of:
                     weights = found  # (B, heads, N)
-            x = self.final(x, c)  # (B, N, pt*(ph+2m)*(pw+2m)*C)
+            x = rearrange(self.final(x, c), "(b gt) s k -> b (gt s) k", gt=slices)  # (B, N, pt*(ph+2m)*(pw+2m)*C)
         x0 = tiles_to_clip(x.float(), grid, self.config.margin)[:, :frames]  # (B, T, H, W, C)
         return x0 if attention_of is None else (x0, weights)
 
