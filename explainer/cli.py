@@ -119,6 +119,36 @@ def _fit(args) -> dict:
             "regen_psnr_db": round(psnr_db(regen, x0), 2)}
 
 
+def _claims(args) -> dict:
+    from .claims import measure_claims
+    from .weights import PRIOR, load_weights
+
+    model, _ = load_weights(args.weights or PRIOR)
+    claims = measure_claims(args.path, model=model, frames=args.frames, max_side=args.max_side,
+                            seconds=args.seconds, steps=args.steps, seed=args.seed)
+    return {"path": str(args.path), **claims.summary}
+
+
+def _claims_summary(result: dict) -> str:
+    crop, frames = result["crop"], result["frames"]
+
+    def db(value):
+        return "—" if value is None else f"{value:.1f} dB"
+
+    lines = [f"{result['path']}: working clip {' x '.join(map(str, result['working']))} (frames x height x width)"]
+    for name in ("native", "cropped"):
+        scores = crop[name]
+        lines.append(f"fitted on {name + ' frames' if name == 'native' else 'centre crops'}: centre "
+                     f"{db(scores['centre_psnr_db'])}, sides {db(scores['sides_psnr_db'])} ({scores['steps']} steps)")
+    if crop["note"]:
+        lines.append(crop["note"])
+    lines.append(f"frame-to-frame change ({frames['units']}), from the clip noised to t = {frames['t']}: clip "
+                 f"{frames['clip_change']}, spacetime {frames['spacetime_change']}, frames apart "
+                 f"{frames['frames_apart_change']}")
+    lines.append(f"took {result['wall_seconds']:.0f} s")
+    return "\n".join(lines)
+
+
 def _evaluate(args) -> dict:
     from .evaluate import evaluate
     from .weights import PRIOR, load_weights
@@ -159,6 +189,7 @@ COMMANDS = {
     "data": (_data, _data_summary),
     "fit": (_fit, None),
     "evaluate": (_evaluate, _evaluate_summary),
+    "claims": (_claims, _claims_summary),
 }
 
 
@@ -272,6 +303,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="working size of the fit: fewer tokens buy more steps in the time budget")
     fit.add_argument("--weights", help="start from these weights instead of the shipped prior")
     fit.add_argument("--json", action="store_true", help="print one JSON object")
+
+    claims = command("claims", "test the two claims on a clip: cropping loses the composition, frames denoised "
+                               "apart flicker")
+    claims.add_argument("path", help="a video or image file")
+    claims.add_argument("--seconds", type=float, default=30.0,
+                        help="wall-time budget of each fit (native, crop, frames apart)")
+    claims.add_argument("--steps", type=int, help="a step budget for each fit instead (the same numbers every run)")
+    claims.add_argument("--seed", type=int, default=0, help="seed of the fits and of the noise")
+    claims.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
+    claims.add_argument("--max-side", type=int, default=72, help="working size of the fits, as the page fits")
+    claims.add_argument("--weights", help="start from these weights instead of the shipped prior")
+    claims.add_argument("--json", action="store_true", help="print one JSON object")
 
     evaluate = command("evaluate", "denoising PSNR of the prior against classical denoisers")
     evaluate.add_argument("paths", nargs="*", help="real clips to add to the held-out procedural ones")

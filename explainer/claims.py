@@ -1,0 +1,245 @@
+"""The two claims the explainer makes for Sora's design, measured on one clip.
+
+1. Cropping loses the composition. From the same prior and the same budget, one copy fits the clip's
+   centre square (each crop keeps its own position in the frame, so only the sides go unseen) and one fits
+   the native frames; both then generate the clip at its native shape from the same noise. Each result is
+   scored by PSNR against the clip in the centre square and in the sides separately.
+2. Frames denoised apart flicker. One copy fits with attention kept inside each time slice (the pt frames
+   of one row of tubelets: the nearest this model comes to an image model run frame by frame), one with
+   full spacetime attention (the native copy of claim 1); both denoise the clip noised part-way, with the
+   same noise. Flicker is the
+   mean absolute change from one frame to the next, in pixel levels 0-255, against the clip's own.
+
+`claim_steps` yields progress as (fraction, message) and then one `Claims`; `measure_claims` runs it to
+the end. A step budget (`steps`) gives the same numbers for the same seed; a time budget (`seconds`) gives
+as many steps as the machine manages.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .clip import load_clip
+from .diffusion import generate, get_schedule, leading_timesteps, start_index
+from .dit import DiT
+from .errors import ExplainerError
+from .fit import FitResult, fit_clip, regenerate
+from .pixels import psnr_db, to_pixels, to_unit
+
+SIDE = 72  # working size: the page's fit size (72x40 for 16:9)
+FRAMES = 16
+SAMPLING_STEPS = 50  # DDIM model calls of a run from pure noise, as the page's fit uses
+STRENGTH = 0.5  # how far towards noise the flicker runs start: t = 480 of 1000 with 50 DDIM steps
+NOTHING_TO_LOSE = "the clip is square: its centre square is the whole frame, so a crop loses nothing"
+
+
+class Placed(nn.Module):
+    """The DiT called as fits and samplers call a model, model(x_t, t), with two forward options fixed:
+    where its input sits in the full frame (`offset`, in tubelets) and whether attention stays inside
+    each time slice (`time_slices`)."""
+
+    def __init__(self, model: DiT, offset=(0, 0, 0), time_slices: bool = False):
+        super().__init__()
+        self.model, self.offset, self.time_slices = model, tuple(offset), time_slices
+
+    def forward(self, x, t):
+        return self.model(x, t, offset=self.offset, time_slices=self.time_slices)
+
+
+@dataclass(frozen=True)
+class Box:
+    """The centre square of a frame, aligned to the tubelet grid: rows top..top+height, columns
+    left..left+width."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+
+    def crop(self, clip):
+        """The box's pixels of a clip (T, H, W, C)."""
+        return clip[:, self.top:self.top + self.height, self.left:self.left + self.width]
+
+    def sides(self, frame_height: int, frame_width: int) -> torch.Tensor:
+        """(H, W) bool: True outside the box, the part of the frame a crop never shows."""
+        outside = torch.ones(frame_height, frame_width, dtype=torch.bool)
+        outside[self.top:self.top + self.height, self.left:self.left + self.width] = False
+        return outside
+
+    def as_dict(self) -> dict:
+        return {"top": self.top, "left": self.left, "height": self.height, "width": self.width}
+
+
+def centre_square(height: int, width: int, patch) -> Box:
+    """The largest centred square of a (height, width) frame whose edges fall on tubelet borders (so the
+    crop's tokens are tokens of the full frame): a wide frame loses left and right, a tall one top and
+    bottom, a square one nothing."""
+    _, ph, pw = patch
+    if width >= height:
+        side = height // pw * pw
+        return Box(0, round((width - side) / 2 / pw) * pw, height, side)
+    side = width // ph * ph
+    return Box(round((height - side) / 2 / ph) * ph, 0, side, width)
+
+
+class _Stopped(Exception):
+    """The caller closed the progress generator: the fit on the thread stops at its next step."""
+
+
+def fit_in_background(model: nn.Module, clip: torch.Tensor, *, seconds: float, steps: int | None, seed: int,
+                      label: str, done: float, share: float):
+    """`fit_clip` on a thread, yielding (fraction, message) about once a second while it trains; returns
+    its FitResult (use with `yield from`). Closing the generator stops the fit at its next step."""
+    log, result, stop = [], {}, threading.Event()
+
+    def callback(step, loss, elapsed):
+        log.append(elapsed)
+        if stop.is_set():
+            raise _Stopped
+
+    def work():
+        try:
+            result["fit"] = fit_clip(model, clip, seconds=seconds, steps=steps, seed=seed, callback=callback)
+        except _Stopped:
+            pass
+        except Exception as error:  # handed to the caller's thread
+            result["error"] = error
+
+    thread = threading.Thread(target=work, name=f"claims {label}", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(timeout=1.0)
+            spent = len(log) / steps if steps else (log[-1] / seconds if log else 0.0)
+            yield done + share * min(1.0, spent), f"Fitting the {label} copy: step {len(log)}"
+    finally:
+        stop.set()
+    if "error" in result:
+        raise result["error"]
+    return result["fit"]
+
+
+def fit_on_crop(model: DiT, x0: torch.Tensor, box: Box, **budget) -> Iterator:
+    """Fit a copy of `model` on the box of clip x0 alone, each crop's tokens at their own positions in the
+    full frame. Yields progress; returns the FitResult, whose model is a plain DiT."""
+    _, ph, pw = model.config.patch
+    placed = Placed(model, (0, box.top // ph, box.left // pw))
+    fit = yield from fit_in_background(placed, box.crop(x0), label="crop-fitted", **budget)
+    return FitResult(fit.model.model, fit.steps, fit.seconds, fit.losses)
+
+
+def fit_time_slices(model: DiT, x0: torch.Tensor, **budget) -> Iterator:
+    """Fit a copy of `model` whose attention stays inside each time slice. Yields progress; returns the
+    FitResult, whose model is `Placed` with time_slices on (it runs that way when sampled too)."""
+    return (yield from fit_in_background(Placed(model, time_slices=True), x0, label="frames-apart", **budget))
+
+
+def region_psnr(estimate: torch.Tensor, clip: torch.Tensor, box: Box) -> dict:
+    """PSNR (dB) of a generated clip against the clip inside the box and outside it (None: no sides)."""
+    sides = box.sides(*clip.shape[1:3])
+    return {"centre_psnr_db": round(psnr_db(box.crop(estimate), box.crop(clip)), 2),
+            "sides_psnr_db": round(psnr_db(estimate[:, sides], clip[:, sides]), 2) if sides.any() else None}
+
+
+def frame_changes(reel: np.ndarray) -> list[float]:
+    """Mean absolute change from each frame to the next, in pixel levels 0-255. (T, H, W, 3) uint8 -> T-1."""
+    steps = np.abs(np.diff(reel.astype(np.float32), axis=0))
+    return [round(float(change), 3) for change in steps.reshape(len(steps), -1).mean(axis=1)]
+
+
+def mean(values) -> float | None:
+    return round(float(np.mean(values)), 3) if len(values) else None
+
+
+def flicker(reels: dict, pt: int) -> dict:
+    """Frame-to-frame change of the clip and of both flicker runs: overall (the mean over the reel), per
+    frame, and split by whether the two frames lie in one time slice or in two."""
+    changes = {name: frame_changes(reels[name]) for name in ("clip", "spacetime", "frames_apart")}
+    across = [(index + 1) % pt == 0 for index in range(len(changes["clip"]))]  # the next frame is another slice's
+
+    def where(wanted: bool) -> dict:
+        return {name: mean([c for c, a in zip(values, across) if a == wanted]) for name, values in changes.items()}
+
+    return {"clip_change": mean(changes["clip"]), "spacetime_change": mean(changes["spacetime"]),
+            "frames_apart_change": mean(changes["frames_apart"]), "units": "pixel levels 0-255",
+            "per_frame": changes, "across_slices": where(True), "within_slices": where(False), "frames_per_slice": pt}
+
+
+@dataclass
+class Claims:
+    """Both measurements: `summary` (JSON-ready numbers) and `reels`, uint8 (T, H, W, 3) at the working
+    size: the clip, the two generations of the crop claim (native, cropped) and the two runs of the
+    flicker claim (spacetime, frames_apart)."""
+
+    summary: dict
+    reels: dict
+
+
+def check_budget(seconds, steps):
+    if steps is not None and steps < 1:
+        raise ExplainerError(f"steps must be at least 1, got {steps}")
+    if steps is None and not 0 < seconds <= 3600:
+        raise ExplainerError(f"seconds must be more than 0 and at most 3600, got {seconds}")
+
+
+def claim_steps(frames_uint8: np.ndarray, model: DiT, *, seconds: float = 30.0, steps: int | None = None,
+                seed: int = 0, sampling_steps: int = SAMPLING_STEPS, strength: float = STRENGTH) -> Iterator:
+    """Measure both claims on a working clip (T, H, W, 3) uint8 with three fits of `model` of the same budget
+    each (`seconds`, or `steps` when given). Yields (fraction, message) as it goes, then one `Claims`."""
+    check_budget(seconds, steps)
+    started = time.perf_counter()
+    x0 = to_unit(frames_uint8)  # (T, H, W, C)
+    shape, patch, schedule = tuple(x0.shape), model.config.patch, get_schedule("linear")
+    box = centre_square(shape[1], shape[2], patch)
+    square = box == Box(0, 0, shape[1], shape[2])
+    budget = {"seconds": seconds, "steps": steps, "seed": seed}
+    # three copies: the native one doubles as the flicker claim's spacetime copy (the same fit of the same
+    # frames with full attention); a square clip's crop is the whole clip, so its cropped copy is the native one
+    fits = 2 if square else 3
+    share = 0.95 / fits
+    shares = iter(index * share for index in range(fits))
+
+    native = yield from fit_in_background(model, x0, label="native", done=next(shares), share=share, **budget)
+    cropped = native if square else (yield from fit_on_crop(model, x0, box, done=next(shares), share=share,
+                                                            **budget))
+    apart = yield from fit_time_slices(model, x0, done=next(shares), share=share, **budget)
+
+    yield 0.96, "Both crop copies generate the clip from the same noise"
+    made = {name: regenerate(fit.model, shape, steps=sampling_steps, seed=seed, schedule=schedule)
+            for name, fit in (("native", native), ("cropped", cropped))}
+    yield 0.98, "Both flicker copies denoise the clip noised part-way, with the same noise"
+    t = leading_timesteps(schedule, sampling_steps)[start_index(sampling_steps, strength)]
+    for name, fit in (("spacetime", native), ("frames_apart", apart)):
+        made[name] = generate(fit.model, schedule, clip=x0[None], strength=strength, steps=sampling_steps,
+                              seed=seed, clip_x0=True)[0].clamp(-1, 1).cpu()
+    reels = {"clip": np.asarray(frames_uint8), **{name: to_pixels(clip) for name, clip in made.items()}}
+    crop = {"native": {**region_psnr(made["native"], x0, box), "steps": native.steps},
+            "cropped": {**region_psnr(made["cropped"], x0, box), "steps": cropped.steps},
+            "box": box.as_dict(), "generated_from": "pure noise, the same for both",
+            "note": NOTHING_TO_LOSE if square else None}
+    frames = {**flicker(reels, patch[0]), "t": int(t), "alpha_bar": round(float(schedule.alpha_bar(t)), 4),
+              "psnr_db": {name: round(psnr_db(made[name], x0), 2) for name in ("spacetime", "frames_apart")},
+              "steps": {"spacetime": native.steps, "frames_apart": apart.steps}}
+    summary = {"crop": crop, "frames": frames, "seconds": seconds if steps is None else None, "steps": steps,
+               "seed": seed, "working": list(shape[:3]), "wall_seconds": round(time.perf_counter() - started, 1)}
+    yield 1.0, "Done"
+    yield Claims(summary, reels)
+
+
+def measure_claims(path, *, model: DiT | None = None, frames: int = FRAMES, max_side: int = SIDE,
+                   **options) -> Claims:
+    """Read the clip at `path` at the working size and run `claim_steps` to the end (`model`: the shipped
+    prior when not given)."""
+    if model is None:
+        from .weights import load_prior
+        model = load_prior("cpu")[0]
+    check_budget(options.get("seconds", 30.0), options.get("steps"))
+    clip = load_clip(path, frames=frames, max_side=max_side, patch=model.config.patch)
+    *_, claims = claim_steps(clip.frames, model, **options)
+    return claims
