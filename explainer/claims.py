@@ -16,11 +16,13 @@ as many steps as the machine manages.
 """
 from __future__ import annotations
 
-import threading
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -29,7 +31,7 @@ from .clip import load_clip
 from .diffusion import generate, get_schedule, leading_timesteps, start_index
 from .dit import DiT
 from .errors import ExplainerError
-from .fit import FitResult, fit_clip, regenerate
+from .fit import FitResult, fit_on_thread, regenerate
 from .pixels import psnr_db, to_pixels, to_unit
 
 SIDE = 72  # working size: the page's fit size (72x40 for 16:9)
@@ -88,41 +90,20 @@ def centre_square(height: int, width: int, patch) -> Box:
     return Box(round((height - side) / 2 / ph) * ph, 0, side, width)
 
 
-class _Stopped(Exception):
-    """The caller closed the progress generator: the fit on the thread stops at its next step."""
-
-
 def fit_in_background(model: nn.Module, clip: torch.Tensor, *, seconds: float, steps: int | None, seed: int,
                       label: str, done: float, share: float):
     """`fit_clip` on a thread, yielding (fraction, message) about once a second while it trains; returns
     its FitResult (use with `yield from`). Closing the generator stops the fit at its next step."""
-    log, result, stop = [], {}, threading.Event()
-
-    def callback(step, loss, elapsed):
-        log.append(elapsed)
-        if stop.is_set():
-            raise _Stopped
-
-    def work():
-        try:
-            result["fit"] = fit_clip(model, clip, seconds=seconds, steps=steps, seed=seed, callback=callback)
-        except _Stopped:
-            pass
-        except Exception as error:  # handed to the caller's thread
-            result["error"] = error
-
-    thread = threading.Thread(target=work, name=f"claims {label}", daemon=True)
-    thread.start()
+    running = fit_on_thread(model, clip, seconds=seconds, steps=steps, seed=seed, name=f"claims {label}")
     try:
-        while thread.is_alive():
-            thread.join(timeout=1.0)
-            spent = len(log) / steps if steps else (log[-1] / seconds if log else 0.0)
+        while running.thread.is_alive():
+            running.thread.join(timeout=1.0)
+            log = list(running.log)
+            spent = len(log) / steps if steps else (log[-1][2] / seconds if log else 0.0)
             yield done + share * min(1.0, spent), f"Fitting the {label} copy: step {len(log)}"
     finally:
-        stop.set()
-    if "error" in result:
-        raise result["error"]
-    return result["fit"]
+        running.stop()
+    return running.outcome()
 
 
 def fit_on_crop(model: DiT, x0: torch.Tensor, box: Box, **budget) -> Iterator:
@@ -243,3 +224,36 @@ def measure_claims(path, *, model: DiT | None = None, frames: int = FRAMES, max_
     clip = load_clip(path, frames=frames, max_side=max_side, patch=model.config.patch)
     *_, claims = claim_steps(clip.frames, model, **options)
     return claims
+
+
+REELS = ("clip", "native", "cropped", "spacetime", "frames_apart")  # the rows of a saved answer's picture
+
+
+def save_claims(claims: Claims, stem) -> list[Path]:
+    """Keep a measured answer as two small files: STEM.json (the summary, whose numbers were measured on the
+    reels before they were saved) and STEM.jpg (the five reels as rows of frames, at JPEG quality 92, for
+    showing). Bundled samples ship theirs in assets/claims/."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    frames = claims.reels["clip"].shape[0]
+    rows = [np.concatenate(list(claims.reels[name]), axis=1) for name in REELS]  # each (H, T*W, 3)
+    picture = cv2.cvtColor(np.ascontiguousarray(np.concatenate(rows, axis=0)), cv2.COLOR_RGB2BGR)
+    if not cv2.imwrite(str(stem.with_suffix(".jpg")), picture, [cv2.IMWRITE_JPEG_QUALITY, 92]):
+        raise ExplainerError(f"could not write {stem.with_suffix('.jpg')}")
+    stem.with_suffix(".json").write_text(json.dumps({**claims.summary, "saved_frames": frames}, indent=1) + "\n")
+    return [stem.with_suffix(".json"), stem.with_suffix(".jpg")]
+
+
+def load_claims(stem) -> Claims:
+    """An answer kept by `save_claims`."""
+    stem = Path(stem)
+    summary = json.loads(stem.with_suffix(".json").read_text())
+    frames = summary.pop("saved_frames")
+    picture = cv2.imread(str(stem.with_suffix(".jpg")), cv2.IMREAD_COLOR)
+    if picture is None:
+        raise ExplainerError(f"could not read {stem.with_suffix('.jpg')}")
+    picture = cv2.cvtColor(picture, cv2.COLOR_BGR2RGB)
+    height = picture.shape[0] // len(REELS)
+    reels = {name: np.stack(np.split(picture[row * height:(row + 1) * height], frames, axis=1))
+             for row, name in enumerate(REELS)}  # each (T, H, W, 3)
+    return Claims(summary, reels)

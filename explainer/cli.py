@@ -13,6 +13,7 @@ import sys
 import time
 import typing
 from dataclasses import fields
+from pathlib import Path
 
 from .diffusion import SAMPLERS
 from .dit import CONFIGS
@@ -120,12 +121,15 @@ def _fit(args) -> dict:
 
 
 def _claims(args) -> dict:
-    from .claims import measure_claims
+    from .claims import measure_claims, save_claims
     from .weights import PRIOR, load_weights
 
     model, _ = load_weights(args.weights or PRIOR)
     claims = measure_claims(args.path, model=model, frames=args.frames, max_side=args.max_side,
                             seconds=args.seconds, steps=args.steps, seed=args.seed)
+    claims.summary["clip"] = Path(args.path).name
+    if args.save:
+        save_claims(claims, args.save)
     return {"path": str(args.path), **claims.summary}
 
 
@@ -314,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     claims.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
     claims.add_argument("--max-side", type=int, default=72, help="working size of the fits, as the page fits")
     claims.add_argument("--weights", help="start from these weights instead of the shipped prior")
+    claims.add_argument("--save", help="also keep the answer as SAVE.json and SAVE.jpg (how the bundled samples' "
+                                       "answers in assets/claims/ are made)")
     claims.add_argument("--json", action="store_true", help="print one JSON object")
 
     evaluate = command("evaluate", "denoising PSNR of the prior against classical denoisers")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,6 +82,53 @@ def fit_clip(model: DiT, clip: torch.Tensor, *, seconds: float = 60.0, steps: in
         if callback is not None:
             callback(step, losses[-1], time.perf_counter() - started)
     return FitResult(fitted.eval().requires_grad_(False), step, time.perf_counter() - started, losses)
+
+
+class _Stopped(Exception):
+    """Raised inside a fit on a thread when its owner asked it to stop."""
+
+
+@dataclass
+class FitThread:
+    """`fit_clip` running on a thread: `log` grows by (step, loss, elapsed) after every step; `stop()` ends
+    it at its next step; `outcome()`, once the thread is done, is the FitResult (None when stopped), or
+    raises what went wrong."""
+
+    thread: threading.Thread | None
+    log: list
+    result: dict
+    stopping: threading.Event
+
+    def stop(self):
+        self.stopping.set()
+
+    def outcome(self) -> FitResult | None:
+        if "error" in self.result:
+            raise self.result["error"]
+        return self.result.get("fit")
+
+
+def fit_on_thread(model: DiT, clip: torch.Tensor, *, name: str = "fit", **options) -> FitThread:
+    """Start `fit_clip(model, clip, **options)` on a thread of its own, so that its caller can report
+    progress (and notice a visitor who left) while it trains."""
+    running = FitThread(None, [], {}, threading.Event())
+
+    def callback(step, loss, elapsed):
+        running.log.append((step, loss, elapsed))
+        if running.stopping.is_set():
+            raise _Stopped
+
+    def work():
+        try:
+            running.result["fit"] = fit_clip(model, clip, callback=callback, **options)
+        except _Stopped:
+            pass
+        except Exception as error:  # handed to the caller's thread by `outcome`
+            running.result["error"] = error
+
+    running.thread = threading.Thread(target=work, name=name, daemon=True)
+    running.thread.start()
+    return running
 
 
 def regenerate(model: DiT, shape, *, steps: int = 50, seed: int = 0, schedule: Schedule | None = None) -> torch.Tensor:

@@ -2,16 +2,14 @@
 regenerate it from the same noise."""
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .. import figures
 from ..errors import ExplainerError
-from ..fit import fit_clip, regenerate
+from ..fit import fit_on_thread, regenerate
 from ..pixels import psnr_db, to_pixels, to_unit
 from . import common
 from .common import chips, fact
@@ -22,42 +20,16 @@ FIT_SECONDS = 60
 FIT_MAX_SECONDS = 120
 
 
-def fit_settings(seconds, seed) -> tuple[float, int]:
-    """The fit's budget and seed, checked. Fits take turns in a pool of their own: on a shared link a
+def fit_settings(seconds, seed, shortest: float = 1, longest: float = FIT_MAX_SECONDS) -> tuple[float, int]:
+    """A fit's budget and seed, checked. Fits take turns in a pool of their own: on a shared link a
     longer one would keep the next visitor waiting."""
     try:
         seconds, seed = float(seconds), int(seed)
     except (TypeError, ValueError):
         raise ExplainerError("Seconds and seed are numbers.") from None
-    if not 1 <= seconds <= FIT_MAX_SECONDS or not 0 <= seed < 2**32:
-        raise ExplainerError(f"Fit for 1 to {FIT_MAX_SECONDS} seconds, with a seed from 0 to 4294967295.")
+    if not shortest <= seconds <= longest or not 0 <= seed < 2**32:
+        raise ExplainerError(f"Fit for {shortest:g} to {longest:g} seconds, with a seed from 0 to 4294967295.")
     return seconds, seed
-
-
-class _Stopped(Exception):
-    """The person left: a fit in the background stops at its next step."""
-
-
-def fit_in_background(model, x0: torch.Tensor, seconds: float, seed: int):
-    """Start `fit_clip` on a thread: (thread, log of (step, loss, elapsed), result dict, stop event)."""
-    log, result, stop = [], {}, threading.Event()
-
-    def callback(step, loss, elapsed):
-        log.append((step, loss, elapsed))
-        if stop.is_set():
-            raise _Stopped
-
-    def work():
-        try:
-            result["fit"] = fit_clip(model, x0, seconds=seconds, seed=seed, callback=callback)
-        except _Stopped:
-            pass
-        except Exception as error:  # handed to the caller's thread, which reports it
-            result["error"] = error
-
-    thread = threading.Thread(target=work, name="fit", daemon=True)
-    thread.start()
-    return thread, log, result, stop
 
 
 def fit_facts(summary: dict) -> str:
@@ -99,19 +71,21 @@ def fit_to(path: str, seconds: float, seed: int, report=None):
     report(0.0, f"Reading the clip at {FIT_SIDE} px")
     clip = common.load_clip(path, frames=CLIP_FRAMES, max_side=FIT_SIDE, patch=prior.config.patch)
     x0 = to_unit(clip.frames)
-    thread, log, result, stop = fit_in_background(prior, x0, seconds, seed)
+    running = fit_on_thread(prior, x0, seconds=seconds, seed=seed)
     try:
-        while thread.is_alive():
-            thread.join(timeout=1.0)
+        while running.thread.is_alive():
+            running.thread.join(timeout=1.0)
+            log = list(running.log)
             elapsed = log[-1][2] if log else 0.0
             report(min(0.99, elapsed / seconds), f"Fitting: step {len(log)}, {elapsed:.0f} of {seconds:.0f} s")
-            losses = [loss for _, loss, _ in list(log)]
+            losses = [loss for _, loss, _ in log]
             yield Training(len(losses), elapsed, figures.to_json(figures.loss_curve(losses, elapsed, seconds)))
     finally:
-        stop.set()
-    if "error" in result:
-        raise ExplainerError(f"The fit stopped: {result['error']}")
-    fit = result["fit"]
+        running.stop()
+    try:
+        fit = running.outcome()
+    except Exception as error:
+        raise ExplainerError(f"The fit stopped: {error}") from None
     report(0.99, "Both models regenerate the clip from the same noise")
     prior_clip = regenerate(prior, x0.shape, seed=seed)
     fitted_clip = regenerate(fit.model, x0.shape, seed=seed)
