@@ -502,6 +502,83 @@ def test_sections_6_to_8_fit_a_phone(browser, url):
         assert width >= 600, width  # the reel is swiped along at twice the screen's width, inside its own box
 
 
+# --- 8. two claims ----------------------------------------------------------------------------------------
+
+CLAIM_FIGURES = ["crop-claim", "flicker-claim", "frame-changes"]
+
+
+def screenshot_section(tab, heading: str, path: Path):
+    """The page from the heading that reads `heading` down to the next section's heading."""
+    box = tab.evaluate(f"""() => {{
+        const headings = [...document.querySelectorAll('h2')];
+        const at = headings.findIndex(e => e.innerText.includes({json.dumps(heading)}));
+        const top = headings[at].getBoundingClientRect().top + window.scrollY - 8;
+        const next = headings[at + 1];
+        const bottom = next ? next.getBoundingClientRect().top + window.scrollY - 8 : document.body.scrollHeight;
+        return [top, bottom]; }}""")
+    SHOTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(path), full_page=True, clip={"x": 0, "y": box[0], "width": tab.evaluate(
+        "document.documentElement.scrollWidth"), "height": box[1] - box[0]})
+
+
+def press_claims(tab, seconds: int | None = None):
+    """Set each fit's budget (when given), press Test both claims, wait for its three figures."""
+    if seconds is not None:
+        budget = tab.locator("#claims-seconds input[type=number]")
+        budget.fill(str(seconds))
+        budget.press("Enter")
+        tab.wait_for_function(f"() => document.querySelector('#claims-budget').innerText.includes('{seconds} s each')",
+                              timeout=TIMEOUT_MS)
+    tab.locator("#claims-button").scroll_into_view_if_needed()
+    draws = {elem_id: int(drawn(tab, elem_id).get("draws") or 0) for elem_id in CLAIM_FIGURES}
+    tab.click("#claims-button")
+    for elem_id in CLAIM_FIGURES:
+        tab.locator(f"#{elem_id}").scroll_into_view_if_needed(timeout=180_000)
+        wait_drawn(tab, elem_id, draws[elem_id] + 1, timeout=180_000)
+
+
+def assert_claims_shown(tab):
+    """The verdict speaks of both claims, and every reel of both figures has pixels (not blank)."""
+    verdict = tab.inner_text("#claims-verdict")
+    assert "Crop vs native." in verdict and "Frames apart vs spacetime." in verdict, verdict
+    for elem_id in ("crop-claim", "flicker-claim"):
+        tab.locator(f"#{elem_id}").scroll_into_view_if_needed()
+        tab.wait_for_timeout(300)
+        images = tab.locator(f"#{elem_id} .fr-plot image")
+        assert images.count() == 3, elem_id
+        for n in range(3):
+            spread = picture_spread(tab, f"#{elem_id} .fr-plot .imagelayer image >> nth={n}")
+            assert spread > 4, f"{elem_id} picture {n} looks blank (spread {spread:.1f})"
+
+
+def test_a_bundled_sample_answers_both_claims_at_once(browser, url):
+    tab = desktop_page(browser, url)
+    try:
+        tab.wait_for_function("() => (document.querySelector('#facts') || {innerText: ''}).innerText.includes('640')",
+                              timeout=TIMEOUT_MS)
+        started = time.monotonic()
+        press_claims(tab)
+        record_timing("claims on the wide sample (shipped answer) -> figures drawn", time.monotonic() - started)
+        assert_claims_shown(tab)
+        assert "shipped" not in tab.inner_text("#claims-verdict")  # the page speaks of the clip, not of files
+        screenshot_section(tab, "Two claims", SHOTS / "section_8_sample_desktop.png")
+        assert not tab.errors
+    finally:
+        tab.context.close()
+
+
+def test_both_claims_run_live_on_an_uploaded_real_clip_and_fit_a_phone(browser, url, real_clip_path):
+    with phone_page(browser, url) as phone:
+        upload(phone, real_clip_path)
+        phone.wait_for_function("() => document.querySelector('#facts').innerText.includes('320')",
+                                timeout=TIMEOUT_MS)
+        press_claims(phone, seconds=5)
+        assert_claims_shown(phone)
+        assert "FRAME-TO-FRAME CHANGE" in phone.inner_text("#claims-verdict").upper()
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+        screenshot_section(phone, "Two claims", SHOTS / "section_8_real_phone.png")
+
+
 # --- links to a view --------------------------------------------------------------------------------------
 
 def test_a_link_opens_its_view_and_the_page_writes_the_link_of_the_view_on_show(browser, url):

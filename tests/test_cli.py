@@ -48,13 +48,17 @@ def test_every_setting_shows_in_the_train_help(capsys):
 
 
 def test_readme_training_commands_parse():
-    commands = readme_train_commands()
-    assert len(commands) >= 4
-    for argv in commands:
-        assert train_settings(argv).out.startswith("runs/stage"), argv
-    first = train_settings(readme_train_commands()[0])
+    everything = readme_train_commands()
+    commands = [argv for argv in everything if train_settings(argv).out.startswith("runs/stage")]  # the recipe
+    assert len(commands) >= 6
+    compared = {train_settings(argv).out: train_settings(argv) for argv in everything if argv not in commands}
+    assert set(compared) == {"runs/buckets", "runs/packed"}  # buckets against Patch n' Pack, the same otherwise
+    assert compared["runs/packed"].pack and not compared["runs/buckets"].pack
+    assert {**vars(compared["runs/packed"]), "pack": False, "out": "", "batch": 0} == \
+        {**vars(compared["runs/buckets"]), "pack": False, "out": "", "batch": 0}
+    first = train_settings(commands[0])
     assert (first.config, first.batch, first.reuse, first.workers, first.max_minutes) == ("default", 32, 4, 14, 8.0)
-    fourth = train_settings(readme_train_commands()[3])
+    fourth = train_settings(commands[3])
     assert fourth.init == "runs/stage3/dit.safetensors" and fourth.noise_bias == -0.5 and fourth.seed == 3
     on_footage = [train_settings(argv) for argv in commands[4:]]
     assert on_footage and all(s.data == "footage" for s in on_footage)
@@ -72,7 +76,7 @@ def test_help_shows_defaults_and_choices(command, capsys):
                 "denoise": ["{ddim,ddpm}", "{noise,clip}", "(default: ddim)", "(default: 0.6)"],
                 "train": ["{" + ",".join(CONFIGS) + "}", "{linear,cosine}", "(default: 20000)", "(default: 1 16)",
                           "(default: runs/prior)", "(default: 0)"],
-                "fit": ["(default: 60.0)", "(default: 64)"],
+                "fit": ["(default: 60.0)", "(default: 72)"],
                 "evaluate": ["(default: 4)"]}[command]
     for piece in expected:
         assert piece in text, piece

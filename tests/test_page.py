@@ -54,7 +54,7 @@ def test_the_api_names_every_event(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     for name in ("/dissect", "/sample_wide", "/sample_tall", "/sample_square", "/patches", "/amoeba",
                  "/place", "/noise", "/load_sample", "/denoise", "/attention", "/pick_patch", "/fit",
-                 "/figure_html"):
+                 "/claims", "/figure_html"):
         assert name in endpoints, name
     # parameters carry the names a person reads in the API docs, not generic ones
     exported = [p["parameter_name"] for p in endpoints["/figure_html"]["parameters"]]

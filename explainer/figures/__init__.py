@@ -1,12 +1,14 @@
 """The explainer's pictures: numpy arrays in, pictures (uint8 arrays) or Plotly figures out.
 
 One module per section of the page, named as on screen: reel (1. the film reel), amoeba (2. the amoeba cut),
-spacetime_patches (3), tokens (4), noising (5), denoising (6), fitting (7. fit the DiT to your clip) and packing
-(Patch n' Pack: clips of every shape in one sequence). They share style (the visual language), palette (real
-colours at one byte a pixel) and common (layout, the Play controls, phone overrides, the JSON the page receives).
-Nothing here knows Gradio: the page passes in frames, masks and weights as numpy arrays.
+spacetime_patches (3), tokens (4), noising (5), denoising (6), fitting (7. fit the DiT to your clip), claims (8.
+two claims, tested on your clip) and packing (Patch n' Pack: clips of every shape in one sequence). They share
+style (the visual language), palette (real colours at one byte a pixel) and common (layout, the Play controls,
+phone overrides, the JSON the page receives). Nothing here knows Gradio: the page passes in frames, masks and
+weights as numpy arrays.
 """
 from .amoeba import amoeba_tube
+from .claims import crop_claim, flicker_claim, frame_changes
 from .common import base_layout, for_phones, frame_count, image_uri, json_bytes, play_controls, to_json
 from .denoising import (
     attention_panels,
@@ -16,7 +18,7 @@ from .denoising import (
     reel_strip,
     strip_columns,
 )
-from .fitting import loss_curve, regeneration, smooth
+from .fitting import loss_curve, reels_side_by_side, regeneration, smooth
 from .noising import frames_grid, noising, sweep_timesteps
 from .packing import packing, packing_numbers, sample_grids
 from .palette import palette_axis, palette_of, palette_scale
@@ -43,10 +45,12 @@ from .tokens import token_colours, token_sequence, token_story
 
 __all__ = [
     "AMOEBA", "FILM", "FONT", "GRID", "HOLE", "INK", "MAX_FIGURE_BYTES", "MUTED", "NOISE", "PAPER", "PATCH",
-    "TIME_SCALE", "amoeba_overlay", "amoeba_tube", "attention_panels", "base_layout", "crop_vs_native", "denoising",
+    "TIME_SCALE", "amoeba_overlay", "amoeba_tube", "attention_panels", "base_layout", "crop_claim", "crop_vs_native",
+    "denoising", "flicker_claim", "frame_changes",
     "denoising_within_budget", "filmstrip", "for_phones", "frame_count", "frames_grid", "hex_rgb", "image_uri",
     "json_bytes", "loss_curve", "noising", "overlay_scale", "packing", "packing_numbers", "palette_axis",
-    "palette_of", "palette_scale", "patch_picker", "play_controls", "reel_strip", "regeneration", "rgb", "rgba",
+    "palette_of", "palette_scale", "patch_picker", "play_controls", "reel_strip", "reels_side_by_side",
+    "regeneration", "rgb", "rgba",
     "sample_grids", "smooth", "strip_columns", "sweep_timesteps", "to_json", "token_colours", "token_sequence",
     "token_story", "tubelet_volume",
 ]

@@ -16,7 +16,7 @@ from .common import (
     panel_title,
     play_controls,
 )
-from .style import GRID, INK, MUTED, rgba
+from .style import AMOEBA, GRID, INK, MUTED, rgba
 
 
 def smooth(values, weight: float = 0.9) -> np.ndarray:
@@ -58,26 +58,39 @@ def regeneration(clip: np.ndarray, prior: np.ndarray, fitted: np.ndarray, prior_
                  labels: list[str] | None = None, *, height: int = 400) -> go.Figure:
     """Your clip beside what the prior and the fitted DiT make from the same pure noise, frame by frame
     (Play runs through the clip), each with its PSNR against your clip. Three (T, H, W, 3) uint8 clips."""
-    count, frame_h, frame_w, _ = clip.shape
-    scale = max(1, round(160 / frame_w))
-    clips = [clip, prior, fitted]
-    uris = [[image_uri(enlarge(frame, scale), "jpeg", 88) for frame in video] for video in clips]
+    frame_w, frame_h = clip.shape[2], clip.shape[1]
     captions = [f"your clip ({frame_w} × {frame_h})", f"the prior, from noise · {prior_psnr:.1f} dB",
                 f"fitted to your clip, same noise · {fitted_psnr:.1f} dB"]
+    return reels_side_by_side([clip, prior, fitted], captions, labels, height=height,
+                              meta=dict(kind="regeneration", autoplay=True, prior_psnr_db=round(float(prior_psnr), 2),
+                                        fitted_psnr_db=round(float(fitted_psnr), 2)))
+
+
+def reels_side_by_side(clips: list[np.ndarray], captions: list[str], labels: list[str] | None = None, *,
+                       meta: dict, height: int = 400, box: tuple[int, int, int, int] | None = None) -> go.Figure:
+    """Three reels (T, H, W, 3) uint8 of one shape side by side, frame by frame (Play runs through them),
+    each under its caption; `box` (top, left, height, width) is outlined on each, dashed."""
+    count, frame_h, frame_w, _ = clips[0].shape
+    scale = max(1, round(160 / frame_w))
+    uris = [[image_uri(enlarge(frame, scale), "jpeg", 88) for frame in video] for video in clips]
     fig = go.Figure()
-    layout = {}
+    layout, shapes = {}, []
     for n in range(3):
         fig.add_trace(go.Image(source=uris[n][0], x0=0, dx=1 / scale, y0=0, dy=1 / scale,
                                xaxis=axis_ref(n + 1, "x"), yaxis=axis_ref(n + 1, "y"), hoverinfo="skip"))
         layout.update(image_axes(n + 1, (n * 0.34, n * 0.34 + 0.32), (0.0, 0.9)))
+        if box is not None:
+            top, left, box_h, box_w = box
+            shapes.append(dict(type="rect", xref=axis_ref(n + 1, "x"), yref=axis_ref(n + 1, "y"),
+                               x0=left - 0.5, x1=left + box_w - 0.5, y0=top - 0.5, y1=top + box_h - 0.5,
+                               line=dict(color=AMOEBA, width=2, dash="dash")))
     labels = labels or [str(n) for n in range(count)]
     names = [str(n) for n in range(count)]
     fig.frames = [go.Frame(name=name, traces=[0, 1, 2], data=[go.Image(source=uris[v][k]) for v in range(3)])
                   for k, name in enumerate(names)]
     fig.update_layout(**base_layout(height, margin=dict(l=4, r=4, t=12, b=controls_margin())), **layout,
-                      annotations=[panel_title(n + 1, text, INK) for n, text in enumerate(captions)],
-                      meta=dict(kind="regeneration", autoplay=True, prior_psnr_db=round(float(prior_psnr), 2),
-                                fitted_psnr_db=round(float(fitted_psnr), 2)))
+                      shapes=shapes, annotations=[panel_title(n + 1, text, INK) for n, text in enumerate(captions)],
+                      meta=meta)
     fig.update_layout(**play_controls(names, labels, duration_ms=200, prefix="frame at ", active=0))
     if frame_w >= frame_h:  # wide pictures stack on a phone
         return for_phones(fig, height=660, **{"xaxis.domain": [0, 1], "yaxis.domain": [0.7, 0.95],

@@ -14,6 +14,7 @@ import gradio as gr
 from . import common, views
 from .adapters import readable_errors
 from .pools import PAGE_POOL
+from .sections_claims import claims_section
 from .sections_clip import (
     amoeba_cut_section,
     clip_views,
@@ -121,6 +122,7 @@ def build_demo() -> gr.Blocks:
         fitted = gr.State(time_to_live=3600)  # this session's fitted copy of the DiT; never shared
         denoising_views = denoising_section(reel_state, run, fitted)
         fit_section(reel_state, fitted, denoising_views)
+        claims_section(reel_state, denoising_views.api_clip)
         link = take_it_with_you_section(reel_state, cut, noising, denoising_views, fitted)
         wire_view(demo, reel_state, film, cut, patches, tokens, noising, denoising_views, link)
         gr.Markdown("References: Peebles & Xie, *Scalable Diffusion Models with Transformers* (DiT, "

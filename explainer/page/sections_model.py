@@ -1,4 +1,4 @@
-"""Sections 6-8 of the page, the model: denoising (streamed step by step, and where one token looks),
+"""Sections 6, 7 and 9 of the page, the model: denoising (streamed step by step, and where one token looks),
 fitting the DiT to the clip, and taking the run and the figures away.
 
 Each section is declared, then its events are wired; the adapters above them hand the page's inputs to
@@ -152,7 +152,7 @@ def denoise_player(label: str, elem_id: str) -> gr.HTML:
 
 def denoising_section(reel_state: gr.State, run: gr.State, fitted: gr.State) -> SimpleNamespace:
     """6. Denoising: the sampler's settings, the live run, and where one token looks. The run's video is
-    shown in section 8; it is declared here, with the event that makes it."""
+    shown in section 9; it is declared here, with the event that makes it."""
     with gr.Column(elem_classes="fr-section"):
         section(6, "Denoising",
                 "Now the film runs backwards: the DiT looks at a reel of <span class='fr-grey'>noise</span> "
@@ -269,7 +269,7 @@ def fit_section(reel_state: gr.State, fitted: gr.State, denoising_views) -> None
                  concurrency_id=FIT_POOL, show_progress_on=[facts])
 
 
-# --- 8. Take it with you -----------------------------------------------------------------------------
+# --- 9. Take it with you -----------------------------------------------------------------------------
 
 def figure_html(which, reel_state, centre_x, centre_y, size, seed, schedule, t, run, step, block, head, token,
                 fitted):
@@ -281,9 +281,9 @@ def figure_html(which, reel_state, centre_x, centre_y, size, seed, schedule, t, 
 
 
 def take_it_with_you_section(reel_state: gr.State, cut, noising, denoising_views, fitted: gr.State) -> SimpleNamespace:
-    """8. Take it with you: the run's video, any figure as one HTML file, and a link to this view."""
+    """9. Take it with you: the run's video, any figure as one HTML file, and a link to this view."""
     with gr.Column(elem_classes="fr-section"):
-        section(8, "Take it with you",
+        section(9, "Take it with you",
                 "Each denoising run (section 6) becomes a video that plays in any browser: x_t on the "
                 "left, the guess x̂0 on the right, one video frame per step, the clip's frames running "
                 "along. And any figure of this page leaves as one interactive HTML file that works offline.")

@@ -1,0 +1,139 @@
+"""9. Two claims, tested on your clip: the handler (no Gradio here).
+
+`test_claims` runs `explainer.claims` on the clip on show with a time budget per fit and reports progress;
+for a bundled sample at the shipped budget and seed it answers at once from `assets/claims/`, worked out
+ahead, with a step budget rather than a time budget so that they hold on any machine, by
+`python -m explainer claims assets/sample_wide.webm --steps 300 --save assets/claims/wide`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import claims, figures
+from ..assets import ASSETS, SAMPLES, sample_file
+from . import common
+from .common import chips, fact
+from .denoising import prior_model
+from .fitting import FIT_SIDE, fit_settings
+
+CLAIM_SECONDS = 30       # each fit's budget: three fits and the runs after them take about a minute and a half
+CLAIM_MAX_SECONDS = 60
+SHIPPED = ASSETS / "claims"
+SHIPPED_SEED = 0
+
+
+@dataclass
+class ClaimsShown:
+    """Both claims as the page shows them: a verdict in words, three figures (JSON), the numbers."""
+
+    verdict: str
+    crop: str
+    flicker: str
+    changes: str
+    summary: dict
+
+
+def claim_settings(seconds, seed) -> tuple[float, int]:
+    """Each fit's budget and the seed, checked (the claims' fits take turns with other fits)."""
+    return fit_settings(seconds, seed, 5, CLAIM_MAX_SECONDS)
+
+
+def budget_words(seconds: float, square: bool = False) -> str:
+    """What a run of both claims will take, said before it starts."""
+    fits = 2 if square else 3
+    return (f"{fits} fits of {seconds:.0f} s each, then four short runs: about {fits * seconds + 15:.0f} s "
+            "in all, in the fitting slot (one visitor's fits at a time).")
+
+
+def crop_words(crop: dict) -> str:
+    """The crop claim in plain words, from its own numbers."""
+    if crop.get("note"):
+        return "Your clip is square: its centre square is the whole frame, so a crop loses nothing here."
+    native, cropped = crop["native"], crop["cropped"]
+    gap = native["sides_psnr_db"] - cropped["sides_psnr_db"]
+    numbers = (f"sides {native['sides_psnr_db']:.1f} dB from the copy that saw whole frames, "
+               f"{cropped['sides_psnr_db']:.1f} dB from the one that saw only centre squares; centre "
+               f"{native['centre_psnr_db']:.1f} vs {cropped['centre_psnr_db']:.1f} dB")
+    if gap >= 1.0:
+        return (f"Cropping lost the sides: the copy trained on centre squares made them {gap:.1f} dB worse "
+                f"({numbers}). What the crop cut away, it never learned.")
+    if gap <= -1.0:
+        return (f"On this clip the claim does not show: the copy trained on centre squares made the sides "
+                f"{-gap:.1f} dB better ({numbers}).")
+    return (f"On this clip the two copies make the sides about equally well ({numbers}): the sides are easy "
+            "to guess from the centre, or a fit this short learned little of either.")
+
+
+def flicker_words(frames: dict) -> str:
+    """The flicker claim in plain words, from its own numbers."""
+    clip, together, apart = frames["clip_change"], frames["spacetime_change"], frames["frames_apart_change"]
+    numbers = (f"{apart:.1f} levels from one frame to the next with frames apart, {together:.1f} with "
+               f"spacetime attention, {clip:.1f} in your clip itself")
+    if clip < 1.0 and apart < 1.0:
+        return f"Your clip barely changes from frame to frame, so there is nothing to flicker ({numbers})."
+    if apart > together * 1.1:
+        return (f"Frames denoised apart flicker: {numbers}. Each time slice made its own guess; the "
+                "spacetime copy saw the frames around it and kept them consistent.")
+    if together > apart * 1.1:
+        return (f"On this clip the frames-apart copy changed less than the spacetime one ({numbers}): "
+                "no flicker shows.")
+    return f"On this clip both change about as much ({numbers}): no flicker shows."
+
+
+def claims_facts(summary: dict) -> str:
+    crop, frames = summary["crop"], summary["frames"]
+    facts = [fact("working size", "{2} × {1}".format(*summary["working"]), f"{summary['working'][0]} frames")]
+    if not crop.get("note"):
+        gap = crop["native"]["sides_psnr_db"] - crop["cropped"]["sides_psnr_db"]
+        facts.append(fact("sides: whole frames vs crops", f"{gap:+.1f} dB", "what cropping cost the sides", "fr-key"))
+    apart, together = frames["frames_apart_change"], frames["spacetime_change"]
+    facts.append(fact("frame-to-frame change", f"{apart:.1f} vs {together:.1f}",
+                      f"frames apart vs spacetime; your clip {frames['clip_change']:.1f}", "fr-key"))
+    budget = "fits of {:.0f} s".format(summary["seconds"]) if summary.get("seconds") else f"{summary['steps']} steps"
+    facts.append(fact("budget", budget, f"{summary['wall_seconds']:.0f} s in all"))
+    return chips(facts)
+
+
+def shown_claims(result: claims.Claims, labels: list[str] | None = None) -> ClaimsShown:
+    summary, reels = result.summary, result.reels
+    verdict = (claims_facts(summary) + f"<p class='fr-claim'><b>Crop vs native.</b> {crop_words(summary['crop'])}</p>"
+               f"<p class='fr-claim'><b>Frames apart vs spacetime.</b> {flicker_words(summary['frames'])}</p>")
+    return ClaimsShown(
+        verdict,
+        figures.to_json(figures.crop_claim(reels["clip"], reels["native"], reels["cropped"], summary["crop"], labels)),
+        figures.to_json(figures.flicker_claim(reels["clip"], reels["spacetime"], reels["frames_apart"],
+                                              summary["frames"], labels)),
+        figures.to_json(figures.frame_changes(summary["frames"])),
+        summary)
+
+
+def shipped_sample(path: str) -> str | None:
+    """The bundled sample at `path`, by name, if it is one."""
+    for name in SAMPLES:
+        if Path(path).resolve() == sample_file(name).resolve():
+            return name
+    return None
+
+
+def test_claims(path: str, seconds: float, seed: int):
+    """Both claims on the clip at `path`: yields (fraction, text) as it goes, then one `ClaimsShown`. A bundled
+    sample at the shipped budget and seed is answered at once from the shipped answers; any other clip is
+    measured now (three fits of `seconds` each). Closing the generator stops the fit under way."""
+    name = shipped_sample(path)
+    if name is not None and seconds == CLAIM_SECONDS and seed == SHIPPED_SEED and (SHIPPED / f"{name}.json").exists():
+        answer = shown_claims(claims.load_claims(SHIPPED / name))
+        answer.verdict += (f"<p class='fr-claim-note'>Worked out ahead for the {name} sample with "
+                           f"{answer.summary['steps']} training steps per copy, more than {seconds:.0f} s buys "
+                           "on a small CPU. Change the seconds or the seed to measure it live.</p>")
+        yield answer
+        return
+    model = prior_model()
+    yield 0.0, f"Reading the clip at {FIT_SIDE} px"
+    clip = common.load_clip(path, frames=claims.FRAMES, max_side=FIT_SIDE, patch=model.config.patch)
+    for update in claims.claim_steps(clip.frames, model, seconds=seconds, seed=seed):
+        if isinstance(update, claims.Claims):
+            update.summary["clip"] = Path(path).name
+            yield shown_claims(update, [f"{t:.2f}s" for t in clip.times_s])
+        else:
+            yield update
