@@ -22,10 +22,10 @@ def crop_claim(clip: np.ndarray, native: np.ndarray, cropped: np.ndarray, crop: 
     box = crop["box"]
     outline = None if crop.get("note") else (box["top"], box["left"], box["height"], box["width"])
     captions = [f"your clip ({clip.shape[2]} × {clip.shape[1]})",
-                f"fitted on whole frames · centre {_db(crop['native']['centre_psnr_db'])}, "
+                f"fitted on whole frames<br>centre {_db(crop['native']['centre_psnr_db'])} · "
                 f"sides {_db(crop['native']['sides_psnr_db'])}",
-                f"fitted on centre squares · centre {_db(crop['cropped']['centre_psnr_db'])}, "
-                f"sides {_db(crop['cropped']['sides_psnr_db'])}"]
+                f"fitted on centre squares<br>centre {_db(crop['cropped']['centre_psnr_db'])} · "
+                f"sides {_db(crop['cropped']['sides_psnr_db'])}"]  # two lines: a phone's panel is narrow
     return reels_side_by_side([clip, native, cropped], captions, labels, box=outline,
                               meta=dict(kind="crop_claim", autoplay=False,
                                         native=crop["native"], cropped=crop["cropped"]))
@@ -65,4 +65,4 @@ def frame_changes(frames: dict, *, height: int = 320) -> go.Figure:
                       yaxis=dict(title=dict(text="mean |change|, levels 0-255", font=dict(size=11, color=MUTED)),
                                  color=MUTED, gridcolor=GRID, zeroline=False, rangemode="tozero"),
                       meta=dict(kind="frame_changes"))
-    return for_phones(fig, height=300, **{"legend.y": -0.3})
+    return for_phones(fig, height=300, **{"legend.y": -0.3, "xaxis.dtick": 3})

@@ -91,7 +91,7 @@ def claims_facts(summary: dict) -> str:
     facts.append(fact("frame-to-frame change", f"{apart:.1f} vs {together:.1f}",
                       f"frames apart vs spacetime; your clip {frames['clip_change']:.1f}", "fr-key"))
     budget = "fits of {:.0f} s".format(summary["seconds"]) if summary.get("seconds") else f"{summary['steps']} steps"
-    facts.append(fact("budget", budget, f"{summary['wall_seconds']:.0f} s in all"))
+    facts.append(fact("budget", budget, f"{summary['wall_seconds']:.0f} s to work out"))
     return chips(facts)
 
 
