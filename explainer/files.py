@@ -38,12 +38,15 @@ def own_root() -> Path:
 
 
 def delete_on_termination() -> None:
-    """Let SIGTERM (how a service manager or a container stops the app) end the process through normal
-    exit, so the exit handlers run and the process's own temp root is deleted. Main thread only."""
+    """Let SIGTERM (how a service manager or a container stops the app) and Ctrl-C end the process through
+    normal exit at once, so the exit handlers run and the process's own temp root is deleted. (Left to
+    Gradio, Ctrl-C closes the server gracefully, which waits on open connections and running jobs: on a
+    busy machine that took over a minute.) Main thread only."""
     def terminate(signum, frame):
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, terminate)
 
 
 def use_temp_root() -> Path:
