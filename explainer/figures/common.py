@@ -131,9 +131,11 @@ def image_axes(number: int, x_domain, y_domain) -> dict:
 
 
 def panel_title(number: int, text: str, colour: str = INK, size: int = 12) -> dict:
-    """A caption over the picture on axes `number` (it follows the axes' domain, on a phone too)."""
+    """A caption over the picture on axes `number` (it follows the axes' domain, on a phone too); lines of
+    a caption of several start at its left."""
     return dict(text=text, xref=f"{axis_ref(number, 'x')} domain", yref=f"{axis_ref(number, 'y')} domain",
-                x=0, y=1, xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=size, color=colour))
+                x=0, y=1, xanchor="left", yanchor="bottom", align="left", showarrow=False,
+                font=dict(size=size, color=colour))
 
 
 # --- pictures -----------------------------------------------------------------------------------------
