@@ -74,7 +74,7 @@ def flicker_words(frames: dict) -> str:
         return f"Your clip barely changes from frame to frame, so there is nothing to flicker ({numbers})."
     if apart > together * 1.1:
         return (f"Frames denoised apart flicker: {numbers}. Each time slice made its own guess; the "
-                "spacetime copy saw the frames around it and kept them consistent.")
+                "spacetime copy, which saw the frames around it, changed less.")
     if together > apart * 1.1:
         return (f"On this clip the frames-apart copy changed less than the spacetime one ({numbers}): "
                 "no flicker shows.")
