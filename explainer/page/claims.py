@@ -1,4 +1,4 @@
-"""9. Two claims, tested on your clip: the handler (no Gradio here).
+"""8. Two claims, tested on your clip: the handler (no Gradio here).
 
 `test_claims` runs `explainer.claims` on the clip on show with a time budget per fit and reports progress;
 for a bundled sample at the shipped budget and seed it answers at once from `assets/claims/`, worked out
@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import claims, figures
-from ..assets import ASSETS, SAMPLES, sample_file
+from ..assets import ASSETS
 from . import common
 from .common import chips, fact
 from .denoising import prior_model
 from .fitting import FIT_SIDE, fit_settings
+from .views import sample_on_show
 
 CLAIM_SECONDS = 30       # each fit's budget: three fits and the runs after them take about a minute and a half
 CLAIM_MAX_SECONDS = 60
@@ -108,19 +109,11 @@ def shown_claims(result: claims.Claims, labels: list[str] | None = None) -> Clai
         summary)
 
 
-def shipped_sample(path: str) -> str | None:
-    """The bundled sample at `path`, by name, if it is one."""
-    for name in SAMPLES:
-        if Path(path).resolve() == sample_file(name).resolve():
-            return name
-    return None
-
-
 def test_claims(path: str, seconds: float, seed: int):
     """Both claims on the clip at `path`: yields (fraction, text) as it goes, then one `ClaimsShown`. A bundled
     sample at the shipped budget and seed is answered at once from the shipped answers; any other clip is
     measured now (three fits of `seconds` each). Closing the generator stops the fit under way."""
-    name = shipped_sample(path)
+    name = sample_on_show(path)
     if name is not None and seconds == CLAIM_SECONDS and seed == SHIPPED_SEED and (SHIPPED / f"{name}.json").exists():
         answer = shown_claims(claims.load_claims(SHIPPED / name))
         answer.verdict += (f"<p class='fr-claim-note'>Worked out ahead for the {name} sample with "
