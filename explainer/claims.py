@@ -31,10 +31,9 @@ from .clip import load_clip
 from .diffusion import generate, get_schedule, leading_timesteps, start_index
 from .dit import DiT
 from .errors import ExplainerError
-from .fit import FitResult, fit_on_thread, regenerate
+from .fit import FIT_SIDE, FitResult, fit_on_thread, regenerate
 from .pixels import psnr_db, to_pixels, to_unit
 
-SIDE = 72  # working size: the page's fit size (72x40 for 16:9)
 FRAMES = 16
 SAMPLING_STEPS = 50  # DDIM model calls of a run from pure noise, as the page's fit uses
 STRENGTH = 0.5  # how far towards noise the flicker runs start: t = 480 of 1000 with 50 DDIM steps
@@ -213,7 +212,7 @@ def claim_steps(frames_uint8: np.ndarray, model: DiT, *, seconds: float = 30.0, 
     yield Claims(summary, reels)
 
 
-def measure_claims(path, *, model: DiT | None = None, frames: int = FRAMES, max_side: int = SIDE,
+def measure_claims(path, *, model: DiT | None = None, frames: int = FRAMES, max_side: int = FIT_SIDE,
                    **options) -> Claims:
     """Read the clip at `path` at the working size and run `claim_steps` to the end (`model`: the shipped
     prior when not given)."""

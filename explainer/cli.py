@@ -18,6 +18,7 @@ from pathlib import Path
 from .diffusion import SAMPLERS
 from .dit import CONFIGS
 from .errors import ExplainerError
+from .fit import FIT_SIDE
 from .train import TrainSettings
 
 
@@ -303,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--steps", type=int, help="a step budget instead of a time budget")
     fit.add_argument("--seed", type=int, default=0, help="seed of the fit and of the regeneration")
     fit.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
-    fit.add_argument("--max-side", type=int, default=72,
+    fit.add_argument("--max-side", type=int, default=FIT_SIDE,
                      help="working size of the fit: fewer tokens buy more steps in the time budget")
     fit.add_argument("--weights", help="start from these weights instead of the shipped prior")
     fit.add_argument("--json", action="store_true", help="print one JSON object")
@@ -316,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     claims.add_argument("--steps", type=int, help="a step budget for each fit instead (the same numbers every run)")
     claims.add_argument("--seed", type=int, default=0, help="seed of the fits and of the noise")
     claims.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
-    claims.add_argument("--max-side", type=int, default=72, help="working size of the fits, as the page fits")
+    claims.add_argument("--max-side", type=int, default=FIT_SIDE, help="working size of the fits, as the page fits")
     claims.add_argument("--weights", help="start from these weights instead of the shipped prior")
     claims.add_argument("--save", help="also keep the answer as SAVE.json and SAVE.jpg (how the bundled samples' "
                                        "answers in assets/claims/ are made)")

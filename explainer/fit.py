@@ -16,6 +16,8 @@ from .device import cpu_generator
 from .diffusion import Schedule, diffusion_loss, generate, get_schedule
 from .dit import DiT
 
+FIT_SIDE = 72  # a fit's working size, the longer side (72x40 for 16:9): fewer tokens buy more steps in the budget
+
 
 def gradient_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, parameters, max_norm: float = 1.0):
     """One optimiser step on `loss`, its gradient clipped to `max_norm` (the prior's training run uses it too)."""

@@ -9,13 +9,12 @@ import numpy as np
 
 from .. import figures
 from ..errors import ExplainerError
-from ..fit import fit_on_thread, regenerate
+from ..fit import FIT_SIDE, fit_on_thread, regenerate
 from ..pixels import psnr_db, to_pixels, to_unit
 from . import common
 from .common import chips, fact
 from .denoising import CLIP_FRAMES, prior_model
 
-FIT_SIDE = 72            # the fit's working size (72x40 for 16:9): fewer tokens buy more training steps in the budget
 FIT_SECONDS = 60
 FIT_MAX_SECONDS = 120
 
