@@ -29,7 +29,7 @@ from einops import rearrange, repeat
 from torch import nn
 
 from .device import autocast
-from .patches import DEFAULT_PATCH, PatchGrid, pad_frames, patchify, unpatchify
+from .patches import DEFAULT_PATCH, PatchGrid, pad_frames, padded_grid, patchify, unpatchify
 
 # --- helpers -----------------------------------------------------------------------------------------
 
@@ -329,8 +329,7 @@ class DiT(nn.Module):
 
     def grid(self, frames: int, height: int, width: int) -> PatchGrid:
         """The tubelet grid this model cuts a clip of (frames, height, width) into (frames padded to pt)."""
-        pt = self.config.patch[0]
-        return PatchGrid(frames + -frames % pt, height, width, self.config.patch, self.config.channels)
+        return padded_grid(frames, height, width, self.config.patch, self.config.channels)
 
     def forward(self, x, t, attention_of: tuple[int, int] | None = None, offset=0, time_slices: bool = False):
         """x: noisy clips (B, T, H, W, C); t: timesteps, (B,) or one number; -> predicted clean clips

@@ -98,6 +98,12 @@ def padded_frame_indices(frames: int, pt: int) -> list[int]:
     return list(range(frames)) + [frames - 1] * (-frames % pt)
 
 
+def padded_grid(frames: int, height: int, width: int, patch=DEFAULT_PATCH, channels: int = 3) -> PatchGrid:
+    """The tubelet grid of a clip of (frames, height, width) once `pad_frames` has made its frame count a
+    multiple of pt."""
+    return PatchGrid(frames + -frames % patch[0], height, width, tuple(patch), channels)
+
+
 def pad_frames(clip, pt: int):
     """Repeat the last frame until T is a multiple of pt: a still image (T = 1) becomes pt identical frames,
     as a photograph is a clip that does not move. (..., T, H, W, C) -> (..., T', H, W, C); numpy arrays

@@ -36,7 +36,7 @@ from .diffusion import SCHEDULES, diffusion_loss, get_schedule, packed_diffusion
 from .dit import CONFIGS, DiT, build_dit, get_config
 from .errors import ExplainerError
 from .fit import gradient_step
-from .patches import DEFAULT_PATCH
+from .patches import DEFAULT_PATCH, padded_grid
 from .pixels import to_unit
 from .scenes import make_clip, random_clip_shape
 from .weights import load_checkpoint, load_weights, save_checkpoint, save_weights, widen_tiles
@@ -70,8 +70,7 @@ class ProceduralBuckets(torch.utils.data.IterableDataset):
 
 def tokens_of(shape, patch=DEFAULT_PATCH) -> int:
     """Tokens of a clip of shape (T, H, W, ...) cut into `patch` tubelets, its frames padded up to pt."""
-    (pt, ph, pw), (frames, height, width) = patch, shape[:3]
-    return -(-frames // pt) * (height // ph) * (width // pw)
+    return padded_grid(*shape[:3], patch).tokens
 
 
 class PackedSequences(torch.utils.data.IterableDataset):

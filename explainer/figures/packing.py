@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..assets import SAMPLES
-from ..patches import DEFAULT_PATCH, PatchGrid, fit_size, square_crop_vs_native
+from ..patches import DEFAULT_PATCH, PatchGrid, fit_size, padded_grid, square_crop_vs_native
 from .common import base_layout, for_phones
 from .style import AMOEBA, FILM, GRID, INK, MUTED, NOISE, PATCH, rgba
 
@@ -42,10 +42,10 @@ def shown_name(name: str, most: int = 24) -> str:
 def sample_grids(patch=DEFAULT_PATCH, *, frames: int = 16, max_side: int = 128) -> list[tuple[str, PatchGrid]]:
     """The bundled wide, tall and square samples at the working size (`frames` frames, longer side at most
     `max_side`), and a still image (one frame, repeated to fill a tubelet) the size of the wide one."""
-    pt, ph, pw = patch
+    _, ph, pw = patch
     sizes = {name: fit_size(*SAMPLES[name][2:4], max_side, ph, pw) for name in ("wide", "tall", "square")}
-    clips = [(name, PatchGrid(frames + -frames % pt, *size, tuple(patch))) for name, size in sizes.items()]
-    return clips + [(STILL, PatchGrid(pt, *sizes["wide"], tuple(patch)))]
+    clips = [(name, padded_grid(frames, *size, patch)) for name, size in sizes.items()]
+    return clips + [(STILL, padded_grid(1, *sizes["wide"], patch))]
 
 
 # --- the numbers --------------------------------------------------------------------------------------
