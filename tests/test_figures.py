@@ -468,3 +468,14 @@ def test_a_50_step_denoising_run_of_the_sample_fits_the_budgets():
     for head in ("mean", "3"):
         attention, picker = page.attention_view(run, 26, 4, head, 648)
         assert figures.json_bytes(attention) <= figures.MAX_FIGURE_BYTES and picker.ndim == 3
+
+
+def test_reel_strip_lays_every_frame_in_time_order_on_film():
+    clip = synthetic_clip()
+    strip = figures.reel_strip(clip, columns=8, gap=2)
+    assert strip.shape == (2 * H + 2, 8 * W + 7 * 2, 3)
+    for index in (0, 7, 8, 15):
+        top, left = (index // 8) * (H + 2), (index % 8) * (W + 2)
+        assert np.array_equal(strip[top:top + H, left:left + W], clip[index])
+    film = np.asarray(figures.hex_rgb(figures.FILM), np.uint8)
+    assert (strip[H:H + 2] == film).all() and (strip[:, W:W + 2] == film).all()
