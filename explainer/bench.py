@@ -184,7 +184,7 @@ def page_figures(quick: bool = False) -> dict:
         sections_model.run_delivered(kept)  # the chips, data and video that follow it
         text.append(player)
 
-    model_s, page_s = alternate([model_only, page_run], torch.device("cpu"), 1 if quick else 3, warmup=1)
+    model_s, page_s = alternate([model_only, page_run], torch.device("cpu"), 1 if quick else 5, warmup=1)
     return {"page_first_step_s": statistics.median(first[1:] or first), "page_run_over_model": page_s / model_s,
             "page_model_seconds": model_s, "page_run_seconds": page_s,
             "page_run_steps": len(text[-1].splitlines()) - 2, "page_run_bytes": len(text[-1])}

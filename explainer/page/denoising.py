@@ -283,7 +283,7 @@ def keep_run(trajectory: Trajectory, model, name: str) -> dict:
     """What the page keeps of a run for its later views: every x_t as float16 (an attention map needs the
     exact noisy input, not its clipped pixels) and every guess x̂0 as pixels. Session state, not shared."""
     return {"model": model, "name": name, "timesteps": list(trajectory.timesteps),
-            "latents": torch.stack(trajectory.latents).half(), "x0_hat": trajectory.x0_hat,
+            "latents": torch.stack([latent.half() for latent in trajectory.latents]), "x0_hat": trajectory.x0_hat,
             "snr": list(trajectory.snr), "psnr_db": list(trajectory.psnr_db), "settings": dict(trajectory.settings)}
 
 
