@@ -116,12 +116,13 @@ def vs_diffusers(config: DiTConfig, device, reps: int) -> dict:
 
 
 def ddim_seconds(model, grid: PatchGrid, device, steps: int) -> float:
-    """Wall time of a whole DDIM trajectory from pure noise, every step's x0_hat kept (as the page does)."""
-    schedule = diffusion.get_schedule("linear")
-    shape = (1, grid.frames, grid.height, grid.width, grid.channels)
+    """Wall time of a whole DDIM trajectory from pure noise, every step's x0_hat kept (as the page does),
+    with the model's own schedule (a schedule changes no timing, only the numbers)."""
+    schedule = diffusion.schedule_of(model)
+    start = diffusion.Start.noise((1, grid.frames, grid.height, grid.width, grid.channels))
 
     def trajectory():
-        kept = [step.x0_hat for step in diffusion.ddim(model, schedule, shape, steps=steps, device=device)]
+        kept = [step.x0_hat for step in diffusion.ddim(model, schedule, start, steps=steps)]
         assert len(kept) == steps
 
     return timed(trajectory, device)
@@ -152,7 +153,7 @@ def page_figures(quick: bool = False) -> dict:
     pictures and the video delivered) over the sampler's own DiT calls on the same clip; `page_run_bytes`,
     what the run's player text weighs."""
     from .assets import sample_file
-    from .diffusion import SAMPLERS, get_schedule
+    from .diffusion import SAMPLERS, Start, schedule_of
     from .page import sections_model
     from .page.denoising import DENOISE, MODELS, WORKING_SIDE, prior_model, working_clip
     from .pixels import to_unit
@@ -162,10 +163,10 @@ def page_figures(quick: bool = False) -> dict:
     model = prior_model()
     clip = working_clip(path, WORKING_SIDE, None, model.config.patch)
     x0 = to_unit(clip.frames)[None].to(next(model.parameters()).device)
-    settings = dict(steps=steps, seed=DENOISE["seed"], clip=x0, strength=DENOISE["strength"], clip_x0=True)
+    start, settings = Start.noised_clip(x0, DENOISE["strength"]), dict(steps=steps, seed=DENOISE["seed"], clamp_x0=True)
 
     def model_only():
-        for _ in SAMPLERS[DENOISE["sampler"]](model, get_schedule("linear"), **settings):
+        for _ in SAMPLERS[DENOISE["sampler"]](model, schedule_of(model), start, **settings):
             pass
 
     first, text = [], []
@@ -207,6 +208,16 @@ def randomised(model, seed: int = 0, std: float = 0.05):
         for weight in model.parameters():
             weight.add_(torch.randn(weight.shape, generator=generator).to(weight.device) * std)
     return model
+
+
+def block_diagonal_mask(lengths, device=None) -> torch.Tensor:
+    """The attention mask that a dense way needs over clips of `lengths` tokens laid end to end (a pack's
+    lengths): token i may attend to token j when both are of one clip. The model never builds it
+    (`packed_attention` computes each clip's block alone); section 3's figure draws it
+    (figures.packing.mask_cells). -> (N, N) bool."""
+    clip_of_token = torch.arange(len(lengths), device=device).repeat_interleave(
+        torch.tensor(lengths, device=device))  # (N,)
+    return clip_of_token[:, None] == clip_of_token[None]
 
 
 def dense_mask_attention(qkv, mask, heads: int):
@@ -265,7 +276,9 @@ def pack_figures(config: DiTConfig, device, reps: int) -> dict:
         separate_s, packed_s = alternate([separate, packed], device, reps, warmup=1, pick=min)
         pack = model.pack(clips)
         qkv = torch.randn(1, pack.tokens, 3 * config.width, generator=generator).to(device)
-        mask = pack.mask(device)  # built once per forward, shared by every block
+        # the dense way's mask, built before the timing: a model attending that way would build it once
+        # per forward and share it among its blocks
+        mask = block_diagonal_mask(pack.lengths, device)
         ways = {"dense_mask": lambda: dense_mask_attention(qkv, mask, config.heads),
                 "per_clip": lambda: packed_attention(qkv, pack, config.heads),
                 "nested": lambda: nested_attention(qkv, pack, config.heads)}

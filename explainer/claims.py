@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from .clip import load_clip
-from .diffusion import generate, get_schedule, leading_timesteps, start_index
+from .diffusion import Start, generate, leading_timesteps, schedule_of, start_index
 from .dit import DiT
 from .errors import ExplainerError
 from .fit import FIT_SIDE, FitResult, fit_on_thread, regenerate
@@ -48,6 +48,11 @@ class Placed(nn.Module):
     def __init__(self, model: DiT, offset=(0, 0, 0), time_slices: bool = False):
         super().__init__()
         self.model, self.offset, self.time_slices = model, tuple(offset), time_slices
+
+    @property
+    def schedule(self) -> str:
+        """The DiT's schedule, which fits and samplers of the placed model use too."""
+        return self.model.schedule
 
     def forward(self, x, t):
         return self.model(x, t, offset=self.offset, time_slices=self.time_slices)
@@ -175,7 +180,7 @@ def claim_steps(frames_uint8: np.ndarray, model: DiT, *, seconds: float = 30.0, 
     check_budget(seconds, steps)
     started = time.perf_counter()
     x0 = to_unit(frames_uint8)  # (T, H, W, C)
-    shape, patch, schedule = tuple(x0.shape), model.config.patch, get_schedule("linear")
+    shape, patch, schedule = tuple(x0.shape), model.config.patch, schedule_of(model)
     box = centre_square(shape[1], shape[2], patch)
     square = box == Box(0, 0, shape[1], shape[2])
     budget = {"seconds": seconds, "steps": steps, "seed": seed}
@@ -196,8 +201,8 @@ def claim_steps(frames_uint8: np.ndarray, model: DiT, *, seconds: float = 30.0, 
     yield 0.98, "Both flicker copies denoise the clip noised part-way, with the same noise"
     t = leading_timesteps(schedule, sampling_steps)[start_index(sampling_steps, strength)]
     for name, fit in (("spacetime", native), ("frames_apart", apart)):
-        made[name] = generate(fit.model, schedule, clip=x0[None], strength=strength, steps=sampling_steps,
-                              seed=seed, clip_x0=True)[0].clamp(-1, 1).cpu()
+        made[name] = generate(fit.model, schedule, Start.noised_clip(x0[None], strength), steps=sampling_steps,
+                              seed=seed, clamp_x0=True)[0].clamp(-1, 1).cpu()
     reels = {"clip": np.asarray(frames_uint8), **{name: to_pixels(clip) for name, clip in made.items()}}
     crop = {"native": {**region_psnr(made["native"], x0, box), "steps": native.steps},
             "cropped": {**region_psnr(made["cropped"], x0, box), "steps": cropped.steps},

@@ -12,14 +12,17 @@ import os
 import sys
 import time
 import typing
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
+from typing import NamedTuple
 
 from .diffusion import SAMPLERS
 from .dit import CONFIGS
 from .errors import ExplainerError
 from .fit import FIT_SIDE
 from .train import TrainSettings
+from .trajectory import STARTS
 
 
 def _dissect(args) -> dict:
@@ -69,14 +72,14 @@ def _bench_page(args) -> dict:
 
 def _denoise(args) -> dict:
     from .clip import load_clip
-    from .trajectory import denoise, write_trajectory_video
+    from .trajectory import RunSettings, denoise, write_trajectory_video
     from .weights import PRIOR, load_weights
 
     clip = load_clip(args.path, frames=args.frames, max_side=args.max_side)
     model, _ = load_weights(args.weights or PRIOR)
     started = time.perf_counter()
-    run = denoise(model, clip.frames, sampler=args.sampler, steps=args.steps, seed=args.seed, start=args.start,
-                  strength=args.strength)
+    run = denoise(model, clip.frames, RunSettings(sampler=args.sampler, steps=args.steps, seed=args.seed,
+                                                  start=args.start, strength=args.strength))
     seconds = time.perf_counter() - started
     result = {"path": str(args.path), "working": list(clip.frames.shape[:3]), "tokens": clip.grid.tokens,
               **run.settings, "model_calls": len(run.timesteps), "seconds": round(seconds, 2),
@@ -104,7 +107,7 @@ def _train(args) -> dict:
 
 def _fit(args) -> dict:
     from .clip import load_clip
-    from .fit import fit_clip, regenerate
+    from .fit import FitSettings, fit_clip, regenerate
     from .pixels import psnr_db, to_unit
     from .weights import PRIOR, load_weights
 
@@ -112,7 +115,7 @@ def _fit(args) -> dict:
     model, card = load_weights(args.weights or PRIOR)
     x0 = to_unit(clip.frames)
     prior_regen = regenerate(model, x0.shape, seed=args.seed)
-    fit = fit_clip(model, x0, seconds=args.seconds, steps=args.steps, seed=args.seed)
+    fit = fit_clip(model, x0, FitSettings(seconds=args.seconds, steps=args.steps, seed=args.seed))
     regen = regenerate(fit.model, x0.shape, seed=args.seed)
     return {"path": str(args.path), "working": list(x0.shape[:3]), "tokens": clip.grid.tokens,
             "steps": fit.steps, "seconds": round(fit.seconds, 1),
@@ -154,6 +157,13 @@ def _claims_summary(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _sample_answers(args) -> dict:
+    from .page.sample_answers import SHIPPED, save_shipped
+
+    written = save_shipped(Path(args.dir) if args.dir else SHIPPED)
+    return {"files": [str(path) for path in written], "bytes": sum(path.stat().st_size for path in written)}
+
+
 def _evaluate(args) -> dict:
     from .evaluate import evaluate
     from .weights import PRIOR, load_weights
@@ -182,20 +192,6 @@ def _evaluate_summary(result: dict) -> str:
     from .evaluate import format_table
 
     return format_table(result)
-
-
-COMMANDS = {
-    # name: (function, summary formatter or None for indented JSON)
-    "dissect": (_dissect, _dissect_summary),
-    "bench": (_bench, None),
-    "bench-page": (_bench_page, None),
-    "denoise": (_denoise, _denoise_summary),
-    "train": (_train, None),
-    "data": (_data, _data_summary),
-    "fit": (_fit, None),
-    "evaluate": (_evaluate, _evaluate_summary),
-    "claims": (_claims, _claims_summary),
-}
 
 
 # --- the command line -------------------------------------------------------------------------------
@@ -249,90 +245,129 @@ def settings_from(settings_class, args: argparse.Namespace):
     return settings_class(**{name: tuple(v) if isinstance(v, list) else v for name, v in values.items()})
 
 
+# --- each command's flags (besides --json) ---------------------------------------------------------
+
+def _dissect_flags(parser: argparse.ArgumentParser):
+    parser.add_argument("path", help="a video or image file")
+    parser.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
+    parser.add_argument("--max-side", type=int, default=128, help="longest side of the working clip, px")
+    parser.add_argument("--patch", type=int, nargs=3, default=[2, 8, 8], metavar=("PT", "PH", "PW"),
+                        help="tubelet size: frames, rows, columns")
+
+
+def _bench_flags(parser: argparse.ArgumentParser):
+    parser.add_argument("--config", default="default", choices=tuple(CONFIGS), help="model size")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: few repetitions")
+
+
+def _bench_page_flags(parser: argparse.ArgumentParser):
+    parser.add_argument("--visitors", type=int, default=8, help="visitors opening the page at the same moment")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of simultaneous opens after the first")
+    parser.add_argument("--opens", type=int, default=3, help="fresh opens in headless Chromium")
+    parser.add_argument("--no-browser", action="store_true", help="only the API opens")
+
+
+def _denoise_flags(parser: argparse.ArgumentParser):
+    parser.add_argument("path", help="a video or image file")
+    # the registries themselves are the choices: a sampler or start added there is offered here
+    parser.add_argument("--sampler", choices=SAMPLERS, default="ddim", help="reverse-process sampler")
+    parser.add_argument("--steps", type=int, default=50, help="model calls")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the noise")
+    parser.add_argument("--start", choices=STARTS, default="noise",
+                        help="pure noise, or the clip noised to --strength (SDEdit)")
+    parser.add_argument("--strength", type=float, default=0.6, help="how far towards noise --start clip goes")
+    parser.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
+    parser.add_argument("--max-side", type=int, default=128, help="longest side of the working clip, px")
+    parser.add_argument("--weights", help="these weights instead of the shipped prior")
+    parser.add_argument("--video", help="write the run (x_t | x̂0) to this .webm")
+
+
+def _data_flags(parser: argparse.ArgumentParser):
+    parser.add_argument("--dir", help="cache folder (default: $FILM_REEL_DATA, else ~/.cache/film-reel/data)")
+
+
+def _fit_flags(parser: argparse.ArgumentParser):
+    parser.add_argument("path", help="a video or image file")
+    parser.add_argument("--seconds", type=float, default=60.0, help="wall-time budget of the fit")
+    parser.add_argument("--steps", type=int, help="a step budget instead of a time budget")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fit and of the regeneration")
+    parser.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
+    parser.add_argument("--max-side", type=int, default=FIT_SIDE,
+                        help="working size of the fit: fewer tokens buy more steps in the time budget")
+    parser.add_argument("--weights", help="start from these weights instead of the shipped prior")
+
+
+def _claims_flags(parser: argparse.ArgumentParser):
+    parser.add_argument("path", help="a video or image file")
+    parser.add_argument("--seconds", type=float, default=30.0,
+                        help="wall-time budget of each fit (native, crop, frames apart)")
+    parser.add_argument("--steps", type=int, help="a step budget for each fit instead (the same numbers every run)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fits and of the noise")
+    parser.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
+    parser.add_argument("--max-side", type=int, default=FIT_SIDE, help="working size of the fits, as the page fits")
+    parser.add_argument("--weights", help="start from these weights instead of the shipped prior")
+    parser.add_argument("--save", help="also keep the answer as SAVE.json and SAVE.jpg (how the bundled samples' "
+                                       "answers in assets/claims/ are made)")
+
+
+def _evaluate_flags(parser: argparse.ArgumentParser):
+    parser.add_argument("paths", nargs="*", help="real clips to add to the held-out procedural ones")
+    parser.add_argument("--count", type=int, default=4, help="held-out procedural clips")
+    parser.add_argument("--held-out", action="store_true",
+                        help="add the held-out scene of real footage (needs `python -m explainer data` first)")
+    parser.add_argument("--samples", type=int, default=0,
+                        help="also generate this many clips from pure noise and compare their statistics "
+                             "with the real clips'")
+    parser.add_argument("--weights", help="these weights instead of the shipped prior")
+
+
+def _train_flags(parser: argparse.ArgumentParser):
+    add_settings(parser, TrainSettings)
+
+
+def _sample_answers_flags(parser: argparse.ArgumentParser):
+    parser.add_argument("--dir", help="write them here instead of assets/answers/ (where the page reads them)")
+
+
+class Command(NamedTuple):
+    """A command: what it does (its --help line), its flags, the function that runs it, and how its result
+    is summed up without --json (None: indented JSON)."""
+
+    about: str
+    flags: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], dict]
+    summary: Callable[[dict], str] | None
+
+
+COMMANDS = {  # in the order --help lists them
+    "dissect": Command("cut a clip into spacetime patches and report the grid", _dissect_flags, _dissect,
+                       _dissect_summary),
+    "bench": Command("time the DiT and a DDIM trajectory on this machine", _bench_flags, _bench, None),
+    "bench-page": Command("time the page opening: visitors at once through its API, and in a browser",
+                          _bench_page_flags, _bench_page, None),
+    "denoise": Command("run the DiT's reverse process on a clip's patches", _denoise_flags, _denoise,
+                       _denoise_summary),
+    "data": Command("fetch the real footage the prior trains on, with where each file came from", _data_flags,
+                    _data, _data_summary),
+    "train": Command("train the DiT prior on procedural clips or real footage (torchrun-ready)", _train_flags,
+                     _train, None),
+    "fit": Command("fine-tune the prior on one clip, then regenerate it from noise", _fit_flags, _fit, None),
+    "claims": Command("test the two claims on a clip: cropping loses the composition, frames denoised apart "
+                      "flicker", _claims_flags, _claims, _claims_summary),
+    "evaluate": Command("denoising PSNR of the prior against classical denoisers", _evaluate_flags, _evaluate,
+                        _evaluate_summary),
+    "sample-answers": Command("work out the bundled samples' answers at the page's default settings and ship "
+                              "them in assets/answers/", _sample_answers_flags, _sample_answers, None),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m explainer", description=__doc__.splitlines()[0], formatter_class=HelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-
-    def command(name: str, summary: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, help=summary, description=summary, formatter_class=HelpFormatter)
-
-    dissect = command("dissect", "cut a clip into spacetime patches and report the grid")
-    dissect.add_argument("path", help="a video or image file")
-    dissect.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
-    dissect.add_argument("--max-side", type=int, default=128, help="longest side of the working clip, px")
-    dissect.add_argument("--patch", type=int, nargs=3, default=[2, 8, 8], metavar=("PT", "PH", "PW"),
-                         help="tubelet size: frames, rows, columns")
-    dissect.add_argument("--json", action="store_true", help="print one JSON object")
-
-    bench = command("bench", "time the DiT and a DDIM trajectory on this machine")
-    bench.add_argument("--config", default="default", choices=tuple(CONFIGS), help="model size")
-    bench.add_argument("--quick", action="store_true", help="a smoke run: few repetitions")
-    bench.add_argument("--json", action="store_true", help="print one JSON object")
-
-    page = command("bench-page", "time the page opening: visitors at once through its API, and in a browser")
-    page.add_argument("--visitors", type=int, default=8, help="visitors opening the page at the same moment")
-    page.add_argument("--rounds", type=int, default=5, help="rounds of simultaneous opens after the first")
-    page.add_argument("--opens", type=int, default=3, help="fresh opens in headless Chromium")
-    page.add_argument("--no-browser", action="store_true", help="only the API opens")
-    page.add_argument("--json", action="store_true", help="print one JSON object")
-
-    denoise = command("denoise", "run the DiT's reverse process on a clip's patches")
-    denoise.add_argument("path", help="a video or image file")
-    denoise.add_argument("--sampler", choices=tuple(SAMPLERS), default="ddim", help="reverse-process sampler")
-    denoise.add_argument("--steps", type=int, default=50, help="model calls")
-    denoise.add_argument("--seed", type=int, default=0, help="seed of the noise")
-    denoise.add_argument("--start", choices=["noise", "clip"], default="noise",
-                         help="pure noise, or the clip noised to --strength (SDEdit)")
-    denoise.add_argument("--strength", type=float, default=0.6, help="how far towards noise --start clip goes")
-    denoise.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
-    denoise.add_argument("--max-side", type=int, default=128, help="longest side of the working clip, px")
-    denoise.add_argument("--weights", help="these weights instead of the shipped prior")
-    denoise.add_argument("--video", help="write the run (x_t | x̂0) to this .webm")
-    denoise.add_argument("--json", action="store_true", help="print one JSON object")
-
-    data = command("data", "fetch the real footage the prior trains on, with where each file came from")
-    data.add_argument("--dir", help="cache folder (default: $FILM_REEL_DATA, else ~/.cache/film-reel/data)")
-    data.add_argument("--json", action="store_true", help="print one JSON object")
-
-    train = command("train", "train the DiT prior on procedural clips or real footage (torchrun-ready)")
-    add_settings(train, TrainSettings)
-    train.add_argument("--json", action="store_true", help="print one JSON object")
-
-    fit = command("fit", "fine-tune the prior on one clip, then regenerate it from noise")
-    fit.add_argument("path", help="a video or image file")
-    fit.add_argument("--seconds", type=float, default=60.0, help="wall-time budget of the fit")
-    fit.add_argument("--steps", type=int, help="a step budget instead of a time budget")
-    fit.add_argument("--seed", type=int, default=0, help="seed of the fit and of the regeneration")
-    fit.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
-    fit.add_argument("--max-side", type=int, default=FIT_SIDE,
-                     help="working size of the fit: fewer tokens buy more steps in the time budget")
-    fit.add_argument("--weights", help="start from these weights instead of the shipped prior")
-    fit.add_argument("--json", action="store_true", help="print one JSON object")
-
-    claims = command("claims", "test the two claims on a clip: cropping loses the composition, frames denoised "
-                               "apart flicker")
-    claims.add_argument("path", help="a video or image file")
-    claims.add_argument("--seconds", type=float, default=30.0,
-                        help="wall-time budget of each fit (native, crop, frames apart)")
-    claims.add_argument("--steps", type=int, help="a step budget for each fit instead (the same numbers every run)")
-    claims.add_argument("--seed", type=int, default=0, help="seed of the fits and of the noise")
-    claims.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
-    claims.add_argument("--max-side", type=int, default=FIT_SIDE, help="working size of the fits, as the page fits")
-    claims.add_argument("--weights", help="start from these weights instead of the shipped prior")
-    claims.add_argument("--save", help="also keep the answer as SAVE.json and SAVE.jpg (how the bundled samples' "
-                                       "answers in assets/claims/ are made)")
-    claims.add_argument("--json", action="store_true", help="print one JSON object")
-
-    evaluate = command("evaluate", "denoising PSNR of the prior against classical denoisers")
-    evaluate.add_argument("paths", nargs="*", help="real clips to add to the held-out procedural ones")
-    evaluate.add_argument("--count", type=int, default=4, help="held-out procedural clips")
-    evaluate.add_argument("--held-out", action="store_true",
-                          help="add the held-out scene of real footage (needs `python -m explainer data` first)")
-    evaluate.add_argument("--samples", type=int, default=0,
-                          help="also generate this many clips from pure noise and compare their statistics "
-                               "with the real clips'")
-    evaluate.add_argument("--weights", help="these weights instead of the shipped prior")
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    for name, command in COMMANDS.items():
+        flags = commands.add_parser(name, help=command.about, description=command.about, formatter_class=HelpFormatter)
+        command.flags(flags)
+        flags.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -342,9 +377,9 @@ def main(argv=None) -> int:
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    function, summary = COMMANDS[args.command]
+    command = COMMANDS[args.command]
     try:
-        result = function(args)
+        result = command.run(args)
     except ExplainerError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -356,8 +391,8 @@ def main(argv=None) -> int:
         return 1
     if os.environ.get("RANK", "0") != "0":
         return 0  # under torchrun only the first process reports
-    if args.json or summary is None:
+    if args.json or command.summary is None:
         print(json.dumps(result, indent=None if args.json else 2))
     else:
-        print(summary(result))
+        print(command.summary(result))
     return 0

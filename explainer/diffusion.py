@@ -5,9 +5,14 @@ at step t, so x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps. The sampl
 step yields a `Step` with t, x_t and the model's guess of the clean clip x0_hat, the very frames the page
 animates. The model is any function model(x_t, t) -> x0_hat (the explainer's DiT predicts x0), or one
 that predicts the noise eps with `predicts="eps"`.
+
+A schedule is one function and one line of SCHEDULES, a sampler one function and one line of SAMPLERS:
+the page, its links and the command line offer what the registries hold. Weights are sampled with the
+schedule they were trained with (`schedule_of`).
 """
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -67,13 +72,20 @@ def cosine_schedule(steps: int = 1000, max_beta: float = 0.999) -> Schedule:
     return Schedule("cosine", torch.tensor(betas, dtype=torch.float64))
 
 
-SCHEDULES = {"linear": linear_schedule, "cosine": cosine_schedule}
+SCHEDULES = {"linear": linear_schedule, "cosine": cosine_schedule}  # the page, its links and the command line
+DEFAULT_SCHEDULE = "linear"  # what weights whose card names no schedule were trained with
 
 
-def get_schedule(name: str = "linear") -> Schedule:
+def get_schedule(name: str = DEFAULT_SCHEDULE) -> Schedule:
     if name not in SCHEDULES:
         raise KeyError(f"unknown schedule {name!r}; choose from {sorted(SCHEDULES)}")
     return SCHEDULES[name]()
+
+
+def schedule_of(model) -> Schedule:
+    """The schedule a model's weights were trained with, and so the one to sample them with: its
+    `schedule` name (a DiT loaded from weights carries its card's), else the default."""
+    return get_schedule(getattr(model, "schedule", DEFAULT_SCHEDULE))
 
 
 # --- the forward process -----------------------------------------------------------------------------
@@ -175,56 +187,76 @@ def start_index(steps: int, strength: float) -> int:
     return steps - max(1, min(steps, round(steps * strength)))
 
 
-def home(model, clip, device) -> torch.device:
-    """Where a trajectory lives: `device` if given, else the model's, else the clip's, else the CPU."""
-    if device is not None:
-        return torch.device(device)
+@dataclass(frozen=True)
+class Start:
+    """Where a run begins: pure noise of `shape` (B, ...), or (SDEdit) `clip` (B, ...) in [-1, 1] noised to
+    the first timestep that `strength` keeps."""
+
+    shape: tuple
+    clip: torch.Tensor | None = None
+    strength: float = 1.0
+
+    @classmethod
+    def noise(cls, shape) -> Start:
+        return cls(tuple(shape))
+
+    @classmethod
+    def noised_clip(cls, clip: torch.Tensor, strength: float) -> Start:
+        start_index(1, strength)  # a strength outside (0, 1] fails here, before any model call
+        return cls(tuple(clip.shape), clip, strength)
+
+
+def device_of(model, clip=None) -> torch.device:
+    """Where a trajectory lives: on the model's device, else the clip's, else the CPU."""
     if isinstance(model, torch.nn.Module):
         for parameter in model.parameters():
             return parameter.device
     return clip.device if clip is not None else torch.device("cpu")
 
 
-def begin(model, schedule: Schedule, shape, *, steps: int, clip, strength: float, generator, device):
-    """What every sampler starts from: the timesteps to visit and x_T, pure noise of `shape` or the user's
-    clip noised to the first kept timestep (SDEdit). -> (timesteps, x_T)."""
-    device = home(model, clip, device)
+def noise_source(seed: int | torch.Generator) -> torch.Generator:
+    """The generator a run draws its noise from: a CPU generator seeded with `seed`, or `seed` itself when
+    it is a generator (a seed gives the same trajectory on every device: noise is drawn on the CPU)."""
+    return seed if isinstance(seed, torch.Generator) else cpu_generator(seed)
+
+
+def begin(model, schedule: Schedule, start: Start, *, steps: int, generator):
+    """What every sampler starts from: the timesteps to visit and x_T, pure noise of the start's shape or
+    its clip noised to the first kept timestep (SDEdit). -> (timesteps, x_T)."""
+    device = device_of(model, start.clip)
     timesteps = leading_timesteps(schedule, steps)
-    shape = tuple(clip.shape) if clip is not None else tuple(shape)
-    noise = torch.randn(shape, generator=generator).to(device)
-    if clip is None:
+    noise = torch.randn(start.shape, generator=generator).to(device)
+    if start.clip is None:
         return timesteps, noise
-    timesteps = timesteps[start_index(len(timesteps), strength):]
-    return timesteps, add_noise(schedule, clip.to(device), noise, timesteps[0])
+    timesteps = timesteps[start_index(len(timesteps), start.strength):]
+    return timesteps, add_noise(schedule, start.clip.to(device), noise, timesteps[0])
 
 
-def predict(model: Model, x_t, t: int, alpha_bar, *, predicts: str, clip_x0: bool):
+def predict(model: Model, x_t, t: int, alpha_bar, *, predicts: str, clamp_x0: bool):
     """Call the model once and return (x0_hat, eps_hat), whichever of the two it predicts."""
     t_batch = torch.full((x_t.shape[0],), t, dtype=torch.long, device=x_t.device)
     out = model(x_t, t_batch).to(x_t.dtype)
     if predicts == "x0":
-        x0 = out.clamp(-1, 1) if clip_x0 else out
+        x0 = out.clamp(-1, 1) if clamp_x0 else out
         return x0, to_eps(x_t, x0, alpha_bar)
     if predicts == "eps":
         x0 = to_x0(x_t, out, alpha_bar)
-        return (x0.clamp(-1, 1) if clip_x0 else x0), out
+        return (x0.clamp(-1, 1) if clamp_x0 else x0), out
     raise ValueError(f"predicts must be 'x0' or 'eps', got {predicts!r}")
 
 
-def ddim(model: Model, schedule: Schedule, shape=None, *, steps: int = 50, eta: float = 0.0, clip=None,
-         strength: float = 1.0, seed: int = 0, generator: torch.Generator | None = None, predicts: str = "x0",
-         clip_x0: bool = False, device=None) -> Iterator[Step]:
-    """DDIM (Song et al. 2021), one `Step` per model call. eta = 0 is deterministic given x_T; eta = 1 is
-    DDPM-like. `clip` (B, ...) in [-1, 1] with `strength` starts from the clip noised part-way (SDEdit),
-    else pure noise of `shape`. Noise comes from `generator`, else a CPU generator seeded with `seed`.
-    `clip_x0` clamps x0_hat to [-1, 1] (and derives eps from the clamped guess)."""
-    generator = generator or cpu_generator(seed)
-    timesteps, x = begin(model, schedule, shape, steps=steps, clip=clip, strength=strength, generator=generator,
-                         device=device)
+def ddim(model: Model, schedule: Schedule, start: Start, *, steps: int = 50, eta: float = 0.0,
+         seed: int | torch.Generator = 0, predicts: str = "x0", clamp_x0: bool = False) -> Iterator[Step]:
+    """DDIM (Song et al. 2021), one `Step` per model call, from `start` (pure noise, or a clip noised
+    part-way). eta = 0 is deterministic given x_T; eta = 1 is DDPM-like. Noise comes from a CPU generator
+    seeded with `seed` (or from `seed` when it is a generator). `clamp_x0` clamps x0_hat to [-1, 1] (and
+    derives eps from the clamped guess)."""
+    generator = noise_source(seed)
+    timesteps, x = begin(model, schedule, start, steps=steps, generator=generator)
     for index, t in enumerate(timesteps):
         with torch.inference_mode():
             alpha_bar, alpha_bar_prev = step_alpha_bars(schedule, t, steps, x)
-            x0, eps = predict(model, x, t, alpha_bar, predicts=predicts, clip_x0=clip_x0)
+            x0, eps = predict(model, x, t, alpha_bar, predicts=predicts, clamp_x0=clamp_x0)
             # sigma_t: eta scales the variance of DDPM's posterior q(x_{t-1} | x_t, x_0)
             sigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev)).sqrt()
             x_next = alpha_bar_prev.sqrt() * x0 + (1 - alpha_bar_prev - sigma**2).sqrt() * eps
@@ -234,20 +266,18 @@ def ddim(model: Model, schedule: Schedule, shape=None, *, steps: int = 50, eta: 
         x = x_next
 
 
-def ddpm(model: Model, schedule: Schedule, shape=None, *, steps: int | None = None, clip=None, strength: float = 1.0,
-         seed: int = 0, generator: torch.Generator | None = None, predicts: str = "x0", clip_x0: bool = False,
-         device=None) -> Iterator[Step]:
+def ddpm(model: Model, schedule: Schedule, start: Start, *, steps: int | None = None,
+         seed: int | torch.Generator = 0, predicts: str = "x0", clamp_x0: bool = False) -> Iterator[Step]:
     """Ancestral DDPM sampling (Ho et al. 2020): each step draws x_{t-1} from the posterior
     q(x_{t-1} | x_t, x0_hat). All of the schedule's steps by default; fewer skip evenly (as DDIM does)."""
     steps = steps or schedule.steps
-    generator = generator or cpu_generator(seed)
-    timesteps, x = begin(model, schedule, shape, steps=steps, clip=clip, strength=strength, generator=generator,
-                         device=device)
+    generator = noise_source(seed)
+    timesteps, x = begin(model, schedule, start, steps=steps, generator=generator)
     ratio = schedule.steps // steps
     for index, t in enumerate(timesteps):
         with torch.inference_mode():
             alpha_bar, alpha_bar_prev = step_alpha_bars(schedule, t, steps, x)
-            x0, _ = predict(model, x, t, alpha_bar, predicts=predicts, clip_x0=clip_x0)
+            x0, _ = predict(model, x, t, alpha_bar, predicts=predicts, clamp_x0=clamp_x0)
             beta = 1 - alpha_bar / alpha_bar_prev  # the beta of this (possibly skipping) step
             # posterior mean: a blend of the clean-clip guess and the current sample
             mean = (alpha_bar_prev.sqrt() * beta * x0 + (1 - beta).sqrt() * (1 - alpha_bar_prev) * x) / (1 - alpha_bar)
@@ -259,10 +289,20 @@ def ddpm(model: Model, schedule: Schedule, shape=None, *, steps: int | None = No
         x = x_next
 
 
-SAMPLERS = {"ddim": ddim, "ddpm": ddpm}
+SAMPLERS = {"ddim": ddim, "ddpm": ddpm}  # the page, its links and the command line offer these, in this order
 
 
-def generate(model: Model, schedule: Schedule, shape=None, *, sampler: str = "ddim", **options) -> torch.Tensor:
+def sampler_takes(sampler: str, setting: str) -> bool:
+    """Whether the sampler named `sampler` takes the setting `setting` (DDIM's eta, for one, is not DDPM's)."""
+    return setting in inspect.signature(SAMPLERS[sampler]).parameters
+
+
+def options_for(sampler: str, **settings) -> dict:
+    """Of `settings`, those that the sampler named `sampler` takes."""
+    return {name: value for name, value in settings.items() if sampler_takes(sampler, name)}
+
+
+def generate(model: Model, schedule: Schedule, start: Start, *, sampler: str = "ddim", **options) -> torch.Tensor:
     """Run a sampler to the end and return the finished clip (the last step's x_next)."""
-    *_, last = SAMPLERS[sampler](model, schedule, shape, **options)
+    *_, last = SAMPLERS[sampler](model, schedule, start, **options)
     return last.x_next

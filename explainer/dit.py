@@ -29,6 +29,7 @@ from einops import rearrange, repeat
 from torch import nn
 
 from .device import autocast
+from .diffusion import DEFAULT_SCHEDULE
 from .patches import DEFAULT_PATCH, PatchGrid, pad_frames, padded_grid, patchify, unpatchify
 
 # --- helpers -----------------------------------------------------------------------------------------
@@ -121,9 +122,9 @@ def fused_attention(qkv, heads: int):
 
 def packed_attention(qkv, pack: Pack, heads: int):
     """Block-diagonal attention over a pack: each clip's stretch of the sequence attends to itself alone,
-    so the masked-out blocks are never computed. The fastest of three ways on the CPU (`explainer.bench`,
-    pack_attention_ms): a dense mask scores every pair of the sequence and throws most away (4x slower for
-    the four samples), and torch.nested's jagged tensors have no CPU kernel for it. (1, N, 3D) -> (1, N, D)."""
+    so the masked-out blocks are never computed and no mask is ever built. Of the three ways
+    `explainer.bench` times (pack_attention_ms), a dense mask scores every pair of the sequence and throws
+    most away, and torch.nested's jagged tensors have no CPU kernel for it. (1, N, 3D) -> (1, N, D)."""
     return torch.cat([fused_attention(part, heads) for part in pack.split(qkv)], dim=1)  # (1, N, D)
 
 
@@ -248,17 +249,6 @@ class Pack:
     def tokens(self) -> int:
         return sum(self.lengths)
 
-    def clip_of_token(self, device=None) -> torch.Tensor:
-        """Which clip each token of the sequence belongs to. -> (N,) int64."""
-        clips = torch.arange(len(self.grids), device=device)
-        return clips.repeat_interleave(torch.tensor(self.lengths, device=device))
-
-    def mask(self, device=None) -> torch.Tensor:
-        """The block-diagonal attention mask: token i may attend to token j when both are of one clip.
-        -> (N, N) bool."""
-        clip = self.clip_of_token(device)
-        return clip[:, None] == clip[None]
-
     def split(self, x, dim: int = 1) -> tuple[torch.Tensor, ...]:
         """The packed sequence cut back into its clips' stretches, along the token axis `dim`."""
         return x.split(self.lengths, dim=dim)
@@ -303,6 +293,10 @@ class DiTConfig:
 
 class DiT(nn.Module):
     """Diffusion Transformer over spacetime patches: (noisy clip x_t, timestep t) -> predicted clean clip x0."""
+
+    # the noise schedule the weights were trained with, by its name in diffusion.SCHEDULES: what the
+    # samplers must use with them (weights.load_weights sets it from the weights' card)
+    schedule: str = DEFAULT_SCHEDULE
 
     def __init__(self, config: DiTConfig):
         super().__init__()
@@ -379,10 +373,10 @@ class DiT(nn.Module):
         Every token keeps its own clip's 3D positions and timestep conditioning, and attention is
         block-diagonal, so no clip sees another. The linears (embedding, q/k/v, MLP, output) each run once
         over the whole sequence, and adaLN's once over every clip's timestep, rather than once per clip.
-        On 2 CPU cores that pays for small clips (eight stills and four tiny clips: 1.2x). Clips of a thousand
-        tokens or more already keep the matrix units busy, and the elementwise work (per-token modulation)
+        That pays for small clips, whose own products are too small to keep the matrix units busy; clips of
+        a thousand tokens or more already keep them busy, and the elementwise work (per-token modulation)
         over a sequence too long for the cache costs about what the larger products save (`explainer.bench`,
-        pack_speedup: about 0.9 for the four samples).
+        pack_speedup, measures it for the four samples).
         """
         if not clips:
             raise ValueError("forward_packed needs at least one clip")

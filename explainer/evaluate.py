@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import torch
 
-from .diffusion import Schedule, add_noise, get_schedule
+from .diffusion import Schedule, Start, add_noise, generate, schedule_of
 from .pixels import psnr_db, to_pixels, to_unit
 
 SNRS = (4.0, 1.0, 0.25)
@@ -62,8 +62,9 @@ def best_nlm_psnr(noisy: np.ndarray, clean: np.ndarray) -> tuple[float, int]:
 
 @torch.inference_mode()
 def evaluate_clip(model, clip: torch.Tensor, name: str, *, snrs=SNRS, seed: int = 0, schedule=None) -> list[dict]:
-    """Rows of PSNRs (dB) for one clean clip (T, H, W, C) in [-1, 1] at each SNR."""
-    schedule = schedule or get_schedule("linear")
+    """Rows of PSNRs (dB) for one clean clip (T, H, W, C) in [-1, 1] at each SNR, noised with the schedule
+    the model was trained with unless one is given."""
+    schedule = schedule or schedule_of(model)
     device = next(model.parameters()).device
     clean = clip.float().numpy()
     rows = []
@@ -157,18 +158,16 @@ def frame_correlation(clip) -> float:
 def generation(model, real: list[tuple[str, torch.Tensor]], *, samples: int = 3, shape=(16, 72, 128),
                steps: int = 50) -> dict:
     """Spectral slope and consecutive-frame correlation of `samples` DDIM runs from pure noise (seeds 0..),
-    beside the same for the real clips resized to the same working size."""
-    from .diffusion import generate
-
-    device = next(model.parameters()).device
+    beside the same for the real clips resized to the same working size. The runs use the schedule the
+    model was trained with."""
     frames, height, width = shape
 
     def stats(clip):
         return {"spectral_slope": round(spectral_slope(clip), 3),
                 "frame_correlation": round(frame_correlation(clip), 3)}
 
-    generated = [stats(generate(model, get_schedule("linear"), shape=(1, *shape, 3), steps=steps, seed=seed,
-                                clip_x0=True, device=device)[0].clamp(-1, 1).cpu().numpy())
+    generated = [stats(generate(model, schedule_of(model), Start.noise((1, *shape, 3)), steps=steps, seed=seed,
+                                clamp_x0=True)[0].clamp(-1, 1).cpu().numpy())
                  for seed in range(samples)]
     references = {}
     for name, clip in real:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .device import cpu_generator
-from .diffusion import Schedule, diffusion_loss, generate, get_schedule
+from .diffusion import Schedule, Start, diffusion_loss, generate, schedule_of
 from .dit import DiT
 
 FIT_SIDE = 72  # a fit's working size, the longer side (72x40 for 16:9): fewer tokens buy more steps in the budget
@@ -47,37 +47,58 @@ def trainable(model: DiT, parts: str) -> list[torch.nn.Parameter]:
     raise ValueError(f"parts must be one of {PARTS}, got {parts!r}")
 
 
-def fit_clip(model: DiT, clip: torch.Tensor, *, seconds: float = 60.0, steps: int | None = None, seed: int = 0,
-             lr: float = 7e-4, batch: int = 2, high_noise_bias: float = 0.5, schedule: Schedule | None = None,
-             parts: str = "all", decay: float = 1.0,
-             callback: Callable[[int, float, float], None] | None = None) -> FitResult:
-    """Fine-tune a copy of `model` on one clip (T, H, W, C) in [-1, 1] for a wall-time (or step) budget.
+@dataclass(frozen=True)
+class FitSettings:
+    """How a fit trains: for `seconds` of wall time (or `steps` steps, when given), from `seed`, at peak
+    learning rate `lr`, on `batch` noised copies of the clip a step, with timesteps bent towards noise by
+    `high_noise_bias`; `parts` picks the weights that train (PARTS), and the learning rate ends at `decay`
+    times `lr`, by a cosine over the budget (1: constant)."""
 
-    Each step noises `batch` copies of the clip (two: on a CPU more, smaller steps learn a clip faster than
-    fewer, larger ones) to random timesteps bent towards high noise — where a model
-    must remember the clip rather than read it off its input — and regresses x0. `callback(step, loss,
-    elapsed)` is called after every step (the page draws a live loss curve from it). `parts` picks the
-    weights that train; `decay` is where the learning rate ends, as a fraction of `lr`, by a cosine over the
-    budget (1: constant)."""
-    schedule = schedule or get_schedule("linear")
+    seconds: float = 60.0
+    steps: int | None = None
+    seed: int = 0
+    lr: float = 7e-4
+    # two: on a CPU more, smaller steps learn a clip faster than fewer, larger ones
+    batch: int = 2
+    # towards high noise, where a model must remember the clip rather than read it off its input
+    high_noise_bias: float = 0.5
+    parts: str = "all"
+    decay: float = 1.0
+
+    def spent(self, step: int, elapsed: float) -> float:
+        """The share of the budget used after `step` steps and `elapsed` seconds: 1 when it is used up."""
+        used, budget = (step, self.steps) if self.steps is not None else (elapsed, self.seconds)
+        return 1.0 if used >= budget else used / budget
+
+    def learning_rate(self, step: int, spent: float) -> float:
+        """A 20-step warm-up, then the cosine from `lr` to `decay` times it as the budget is `spent`."""
+        warm = min(1.0, (step + 1) / 20)
+        return self.lr * warm * (self.decay + (1 - self.decay) * 0.5 * (1 + math.cos(math.pi * spent)))
+
+
+def fit_clip(model: DiT, clip: torch.Tensor, settings: FitSettings = FitSettings(), *,
+             schedule: Schedule | None = None,
+             callback: Callable[[int, float, float], None] | None = None) -> FitResult:
+    """Fine-tune a copy of `model` on one clip (T, H, W, C) in [-1, 1] for the settings' wall-time (or
+    step) budget, with the schedule the model was trained with unless one is given.
+
+    Each step noises `settings.batch` copies of the clip to random timesteps bent towards high noise and
+    regresses x0. `callback(step, loss, elapsed)` is called after every step (the page draws a live loss
+    curve from it)."""
+    schedule = schedule or schedule_of(model)
     device = next(model.parameters()).device
     fitted = copy.deepcopy(model).train().requires_grad_(False)
-    parameters = trainable(fitted, parts)
+    parameters = trainable(fitted, settings.parts)
     for parameter in parameters:
         parameter.requires_grad_(True)
-    optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=0.0, betas=(0.9, 0.99))
-    generator = cpu_generator(seed)
-    x0 = clip.to(device).unsqueeze(0).expand(batch, *clip.shape)
+    optimizer = torch.optim.AdamW(parameters, lr=settings.lr, weight_decay=0.0, betas=(0.9, 0.99))
+    generator = cpu_generator(settings.seed)
+    x0 = clip.to(device).unsqueeze(0).expand(settings.batch, *clip.shape)
     losses, step, started = [], 0, time.perf_counter()
-    while True:
-        elapsed = time.perf_counter() - started
-        if (steps is not None and step >= steps) or (steps is None and elapsed >= seconds):
-            break
-        spent = min(1.0, step / steps if steps is not None else elapsed / seconds)
-        warm = min(1.0, (step + 1) / 20) * (decay + (1 - decay) * 0.5 * (1 + math.cos(math.pi * spent)))
+    while (spent := settings.spent(step, time.perf_counter() - started)) < 1:
         for group in optimizer.param_groups:
-            group["lr"] = lr * warm
-        loss = diffusion_loss(fitted, schedule, x0, generator, high_noise_bias=high_noise_bias)
+            group["lr"] = settings.learning_rate(step, spent)
+        loss = diffusion_loss(fitted, schedule, x0, generator, high_noise_bias=settings.high_noise_bias)
         gradient_step(optimizer, loss, parameters)
         step += 1
         losses.append(loss.item())
@@ -110,9 +131,11 @@ class FitThread:
         return self.result.get("fit")
 
 
-def fit_on_thread(model: DiT, clip: torch.Tensor, *, name: str = "fit", **options) -> FitThread:
-    """Start `fit_clip(model, clip, **options)` on a thread of its own, so that its caller can report
-    progress (and notice a visitor who left) while it trains."""
+def fit_on_thread(model: DiT, clip: torch.Tensor, *, name: str = "fit", schedule: Schedule | None = None,
+                  **settings) -> FitThread:
+    """Start `fit_clip(model, clip, FitSettings(**settings), schedule=schedule)` on a thread of its own, so
+    that its caller can report progress (and notice a visitor who left) while it trains."""
+    settings = FitSettings(**settings)
     running = FitThread(None, [], {}, threading.Event())
 
     def callback(step, loss, elapsed):
@@ -122,7 +145,7 @@ def fit_on_thread(model: DiT, clip: torch.Tensor, *, name: str = "fit", **option
 
     def work():
         try:
-            running.result["fit"] = fit_clip(model, clip, callback=callback, **options)
+            running.result["fit"] = fit_clip(model, clip, settings, schedule=schedule, callback=callback)
         except _Stopped:
             pass
         except Exception as error:  # handed to the caller's thread by `outcome`
@@ -134,8 +157,8 @@ def fit_on_thread(model: DiT, clip: torch.Tensor, *, name: str = "fit", **option
 
 
 def regenerate(model: DiT, shape, *, steps: int = 50, seed: int = 0, schedule: Schedule | None = None) -> torch.Tensor:
-    """A seeded DDIM run from pure noise: what the model 'remembers' of a clip of `shape`. -> (T, H, W, C)."""
-    device = next(model.parameters()).device
-    clip = generate(model, schedule or get_schedule("linear"), shape=(1, *shape), steps=steps, seed=seed,
-                    clip_x0=True, device=device)
+    """A seeded DDIM run from pure noise: what the model 'remembers' of a clip of `shape`, with the schedule
+    it was trained with unless one is given. -> (T, H, W, C)."""
+    clip = generate(model, schedule or schedule_of(model), Start.noise((1, *shape)), steps=steps, seed=seed,
+                    clamp_x0=True)
     return clip[0].clamp(-1, 1).cpu()

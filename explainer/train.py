@@ -7,10 +7,11 @@ them to the model:
   or cropped clips can be drawn at any shape, so buckets cost no padding here;
 - `--pack` (NaViT's Patch n' Pack): each step one sequence filled up to a token budget with clips of mixed
   shapes, through `DiT.forward_packed` (block-diagonal attention, each clip its own t).
-Buckets are the default: on a 2-core CPU they train about 1.4 times the tokens per second of packed
-sequences, and reach a lower loss in the same minutes (README, "The prior, and fitting your clip").
+Buckets are the default: on a 2-core CPU they train more tokens a second than packed sequences and reach
+a lower loss in the same minutes (the README's "The prior, and fitting your clip" has the measurements).
 
-The model predicts the clean clip x0 (see dit.py); the loss is the mean squared error of that guess.
+The model predicts the clean clip x0 (see dit.py); the loss is the mean squared error of that guess. The
+weights' card names the noise schedule they were trained with, and loaded weights are sampled with it.
 Runs unchanged on one process or under `torchrun --nproc_per_node N` (DistributedDataParallel: gloo on the
 CPU, nccl on CUDA).
 """
@@ -32,7 +33,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from .device import compute_dtype, cpu_generator, pick_device, seed_everything, synchronize
-from .diffusion import SCHEDULES, diffusion_loss, get_schedule, packed_diffusion_loss
+from .diffusion import SCHEDULES, Schedule, diffusion_loss, get_schedule, packed_diffusion_loss
 from .dit import CONFIGS, DiT, build_dit, get_config
 from .errors import ExplainerError
 from .fit import gradient_step
@@ -148,7 +149,7 @@ class TrainSettings:
     data_dir: str = setting("", "where `python -m explainer data` put the footage (empty: its default cache)")
     max_side: int = setting(128, "longest side of the training clips, px")
     frames_choices: tuple = setting((1, 16), "frame counts the training clips are drawn with")
-    schedule: str = setting("linear", "noise schedule", choices=tuple(SCHEDULES))
+    schedule: str = setting("linear", "noise schedule", choices=SCHEDULES)  # the registry: what it holds is offered
     noise_bias: float = setting(0.0, "bend the training timesteps: > 0 towards pure noise, < 0 towards clean "
                                      "clips (below 1)")
     init: str = setting("", "start from these weights (a .safetensors with its .json) instead of random ones")
@@ -254,6 +255,105 @@ def _write_weights(ema, settings: TrainSettings, record: RunRecord, *, step: int
         "settings": asdict(settings), "command": record.command or " ".join(sys.argv), **lineage})
 
 
+def starting_model(settings: TrainSettings, device) -> tuple[DiT, dict | None]:
+    """The model a run trains, set to the run's schedule: fresh weights, or (--init) trained ones with their
+    architecture and tiles as wide as --config's; and the card of the weights it started from."""
+    if settings.init:
+        model, started_from = load_weights(settings.init, device)
+        margin = get_config(settings.config).margin
+        if model.config.margin < margin:  # weights from before overlapping tiles gain them, outputs unchanged
+            model = widen_tiles(model, margin)
+        model.train().requires_grad_(True)
+    else:
+        model, started_from = build_dit(settings.config, seed=settings.seed, device=device), None
+    model.schedule = settings.schedule
+    return model, started_from
+
+
+@dataclass
+class Run:
+    """A training run as it goes: the model, its EMA copy and optimiser, and how far it has come."""
+
+    settings: TrainSettings
+    record: RunRecord
+    model: DiT
+    ema: DiT
+    optimizer: torch.optim.Optimizer
+    schedule: Schedule
+    checkpoint: Path
+    step: int = 0
+    seconds_before: float = 0.0  # wall time of the runs this one resumes
+    started: float = field(default_factory=time.perf_counter)
+    losses: list = field(default_factory=list)
+    tokens: int = 0
+
+    def time_fraction(self) -> float:
+        """How much of --max-minutes this run has spent (0 without a limit)."""
+        minutes = self.settings.max_minutes
+        return (time.perf_counter() - self.started) / (minutes * 60) if minutes else 0.0
+
+    def seconds(self) -> float:
+        return self.seconds_before + time.perf_counter() - self.started
+
+    def save(self, *, checkpoint: bool = True):
+        """The EMA weights and their card, after a resumable checkpoint."""
+        if checkpoint:
+            save_checkpoint(self.checkpoint, self.model, self.ema, self.optimizer, step=self.step,
+                            extra={"seconds": self.seconds()})
+        _write_weights(self.ema, self.settings, self.record, step=self.step, seconds=self.seconds(),
+                       losses=self.losses)
+
+
+def begin_run(settings: TrainSettings, record: RunRecord) -> Run:
+    """The run's model, EMA copy and AdamW, resumed from `settings.out`/checkpoint.safetensors (or
+    --checkpoint) when there is one."""
+    model, record.started_from = starting_model(settings, record.device)
+    ema = copy.deepcopy(model).requires_grad_(False)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay,
+                                  betas=(0.9, 0.99))
+    checkpoint = Path(settings.checkpoint or Path(settings.out) / "checkpoint.safetensors")
+    run = Run(settings, record, model, ema, optimizer, get_schedule(settings.schedule), checkpoint)
+    if checkpoint.exists():
+        run.step, extra = load_checkpoint(checkpoint, model, ema, optimizer)
+        run.seconds_before = extra.get("seconds", 0.0)
+    return run
+
+
+def batches_of(stream, settings: TrainSettings, device, patch):
+    """The stream's batches on `device` (through a DataLoader with `settings.workers` processes), each with
+    its count of tokens: a batch (B, T, H, W, C), or with --pack a list of clips (T, H, W, C)."""
+    data = torch.utils.data.DataLoader(
+        stream, batch_size=None, num_workers=settings.workers, persistent_workers=settings.workers > 0,
+        # footage was resized by OpenCV's thread pool in this process; a forked worker can hang on that pool
+        multiprocessing_context="spawn" if settings.workers and settings.data == "footage" else None,
+        prefetch_factor=4 if settings.workers else None, pin_memory=device.type == "cuda")
+    for clips in data:
+        clips = [clip.to(device) for clip in clips] if settings.pack else clips.to(device, non_blocking=True)
+        yield clips, sum(tokens_of(clip.shape, patch) for clip in clips)
+
+
+def training_loss(settings: TrainSettings, trained, schedule: Schedule, clips, generator) -> torch.Tensor:
+    """One step's loss on freshly mirrored and reversed clips: a batch of one shape, or (--pack) each clip
+    on its own, then all through the model as one sequence."""
+    if settings.pack:
+        return packed_diffusion_loss(trained, schedule, [augment(clip, generator) for clip in clips], generator,
+                                     high_noise_bias=settings.noise_bias)
+    return diffusion_loss(trained, schedule, augment(clips, generator), generator,
+                          high_noise_bias=settings.noise_bias)
+
+
+def optimizer_step(run: Run, trained, clips, generator):
+    """One step of the run: the learning rate for where it is, the loss, the gradient step, the EMA."""
+    settings = run.settings
+    for group in run.optimizer.param_groups:
+        group["lr"] = learning_rate(settings, run.step, run.time_fraction())
+    loss = training_loss(settings, trained, run.schedule, clips, generator)
+    gradient_step(run.optimizer, loss, run.model.parameters())
+    update_ema(run.ema, run.model, settings.ema if run.step >= settings.warmup else 0.0)
+    run.step += 1
+    run.losses.append(loss.item())
+
+
 def train(settings: TrainSettings, command: str = "") -> dict:
     """Train a DiT on the clips the settings name; write checkpoints and, at the end, EMA weights + sidecar to
     `settings.out`/dit.safetensors. Resumes from `settings.out`/checkpoint.safetensors when present."""
@@ -261,74 +361,34 @@ def train(settings: TrainSettings, command: str = "") -> dict:
         raise ExplainerError(f"noise_bias must be below 1 (got {settings.noise_bias})")
     rank, world, device = _distributed()
     seed_everything(settings.seed)
-    out = Path(settings.out)
-    started_from = None
-    if settings.init:  # continue from trained weights: their architecture, tiles as wide as --config's
-        model, started_from = load_weights(settings.init, device)
-        margin = get_config(settings.config).margin
-        if model.config.margin < margin:  # weights from before overlapping tiles gain them, outputs unchanged
-            model = widen_tiles(model, margin)
-        model.train().requires_grad_(True)
-    else:
-        model = build_dit(settings.config, seed=settings.seed, device=device)
-    ema = copy.deepcopy(model).requires_grad_(False)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay,
-                                  betas=(0.9, 0.99))
-    step, elapsed_before = 0, 0.0
-    checkpoint = Path(settings.checkpoint) if settings.checkpoint else out / "checkpoint.safetensors"
-    if checkpoint.exists():
-        step, extra = load_checkpoint(checkpoint, model, ema, optimizer)
-        elapsed_before = extra.get("seconds", 0.0)
-    patch = model.config.patch
-    stream, described = training_stream(settings, seed=settings.seed * 1000 + step, rank=rank, patch=patch)
-    record = RunRecord(device, world, command, started_from, described)
-    trained = PackedDiT(model) if settings.pack else model  # packed: called on a list of clips
+    run = begin_run(settings, RunRecord(device, world, command, None))
+    patch = run.model.config.patch
+    stream, run.record.data = training_stream(settings, seed=settings.seed * 1000 + run.step, rank=rank, patch=patch)
+    trained = PackedDiT(run.model) if settings.pack else run.model  # packed: called on a list of clips
     trained = DistributedDataParallel(trained) if world > 1 else trained
-    schedule = get_schedule(settings.schedule)
-    data = torch.utils.data.DataLoader(
-        stream, batch_size=None, num_workers=settings.workers, persistent_workers=settings.workers > 0,
-        # footage was resized by OpenCV's thread pool in this process; a forked worker can hang on that pool
-        multiprocessing_context="spawn" if settings.workers and settings.data == "footage" else None,
-        prefetch_factor=4 if settings.workers else None, pin_memory=device.type == "cuda")
-    generator = cpu_generator(settings.seed * 7919 + rank + step)
-    started, losses, batches, tokens = time.perf_counter(), [], iter(data), 0
-    bar = tqdm(total=settings.steps, initial=step, disable=rank != 0, dynamic_ncols=True, desc="train")
-    clips = None
-    while step < settings.steps:
-        if clips is None or step % settings.reuse == 0:
-            clips = next(batches)  # a batch (B, T, H, W, C), or with --pack a list of clips (T, H, W, C)
-            clips = [clip.to(device) for clip in clips] if settings.pack else clips.to(device, non_blocking=True)
-            step_tokens = sum(tokens_of(clip.shape, patch) for clip in clips)
-        time_fraction = (time.perf_counter() - started) / (settings.max_minutes * 60) if settings.max_minutes else 0.0
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(settings, step, time_fraction)
-        if settings.pack:  # each clip mirrored and reversed on its own, then all through the model as one
-            loss = packed_diffusion_loss(trained, schedule, [augment(clip, generator) for clip in clips], generator,
-                                         high_noise_bias=settings.noise_bias)
-        else:
-            loss = diffusion_loss(trained, schedule, augment(clips, generator), generator,
-                                  high_noise_bias=settings.noise_bias)
-        gradient_step(optimizer, loss, model.parameters())
-        update_ema(ema, model, settings.ema if step >= settings.warmup else 0.0)
-        step, tokens = step + 1, tokens + step_tokens
-        losses.append(loss.item())
+    batches = batches_of(stream, settings, device, patch)
+    generator = cpu_generator(settings.seed * 7919 + rank + run.step)
+    bar = tqdm(total=settings.steps, initial=run.step, disable=rank != 0, dynamic_ncols=True, desc="train")
+    run.started, clips = time.perf_counter(), None
+    while run.step < settings.steps:
+        if clips is None or run.step % settings.reuse == 0:
+            clips, step_tokens = next(batches)
+        optimizer_step(run, trained, clips, generator)
+        run.tokens += step_tokens
         bar.update(1)
-        if step % settings.log_every == 0:
-            bar.set_postfix(loss=f"{np.mean(losses[-settings.log_every:]):.4f}")
-        out_of_time = settings.max_minutes and time.perf_counter() - started > settings.max_minutes * 60
-        if rank == 0 and (step % settings.checkpoint_every == 0 or step == settings.steps or out_of_time):
-            seconds = elapsed_before + time.perf_counter() - started
-            save_checkpoint(checkpoint, model, ema, optimizer, step=step, extra={"seconds": seconds})
-            _write_weights(ema, settings, record, step=step, seconds=seconds, losses=losses)
+        if run.step % settings.log_every == 0:
+            bar.set_postfix(loss=f"{np.mean(run.losses[-settings.log_every:]):.4f}")
+        out_of_time = run.time_fraction() > 1
+        if rank == 0 and (run.step % settings.checkpoint_every == 0 or run.step == settings.steps or out_of_time):
+            run.save()
         if out_of_time:
             break
     bar.close()
     synchronize(device)
-    seconds = elapsed_before + time.perf_counter() - started
     if rank == 0:
-        _write_weights(ema, settings, record, step=step, seconds=seconds, losses=losses)
-    report = {"steps": step, "seconds": round(seconds, 1), "final_loss": _recent_loss(losses),
-              "tokens_per_s": round(tokens / max(1e-9, time.perf_counter() - started), 1),
+        run.save(checkpoint=False)
+    report = {"steps": run.step, "seconds": round(run.seconds(), 1), "final_loss": _recent_loss(run.losses),
+              "tokens_per_s": round(run.tokens / max(1e-9, time.perf_counter() - run.started), 1),
               "device": _device_name(device), "processes": world,
               "weights": str(Path(settings.out) / "dit.safetensors")}
     if world > 1:

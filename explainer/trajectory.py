@@ -13,11 +13,54 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .diffusion import SAMPLERS, Schedule, get_schedule
+from .diffusion import SAMPLERS, Schedule, Start, device_of, options_for, schedule_of
 from .dit import DiT
 from .pixels import psnr_db, to_pixels, to_unit
 from .video import write_webm
 
+# --- what a run starts from and how it samples -------------------------------------------------------
+
+def from_noise(x0: torch.Tensor, strength: float) -> Start:
+    """Pure noise of the clip's shape (`strength` plays no part)."""
+    return Start.noise(x0.shape)
+
+
+def from_clip(x0: torch.Tensor, strength: float) -> Start:
+    """SDEdit: the clip (1, T, H, W, C) noised part-way, as far as `strength` goes."""
+    return Start.noised_clip(x0, strength)
+
+
+# how a run can start, by name: the page, its links and the command line offer these
+STARTS = {"noise": from_noise, "clip": from_clip}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What a denoising run is asked for: the sampler (a name in diffusion.SAMPLERS), its model calls, the
+    seed of its noise, where it starts (a name in STARTS: the clip noised to `strength`, or pure noise), and
+    DDIM's eta (fresh noise in each step)."""
+
+    sampler: str = "ddim"
+    steps: int = 50
+    seed: int = 0
+    start: str = "noise"
+    strength: float = 0.6
+    eta: float = 0.0
+
+    def __post_init__(self):
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {list(SAMPLERS)}, got {self.sampler!r}")
+        if self.start not in STARTS:
+            raise ValueError(f"start must be one of {list(STARTS)}, got {self.start!r}")
+
+    def recorded(self) -> dict:
+        """The settings as a Trajectory keeps them (strength 1 from pure noise: only the clip starts
+        part-way)."""
+        return {"sampler": self.sampler, "steps": self.steps, "seed": self.seed, "start": self.start,
+                "strength": self.strength if self.start == "clip" else 1.0, "eta": self.eta}
+
+
+# --- a run, step by step and whole ---------------------------------------------------------------------
 
 @dataclass
 class Trajectory:
@@ -29,7 +72,9 @@ class Trajectory:
     final: np.ndarray             # (T, H, W, 3) uint8: the finished clip
     snr: list[float]
     psnr_db: list[float] = field(default_factory=list)  # each x̂0 against the clip (where there is one)
-    latents: list[torch.Tensor] = field(default_factory=list, repr=False)  # float x_t, for attention maps
+    # each step's x_t as the model saw it, float (T, H, W, C) in pixel space: an attention map needs the
+    # exact noisy input, not its rounded pixels
+    x_t_float: list[torch.Tensor] = field(default_factory=list, repr=False)
     settings: dict = field(default_factory=dict)
 
 
@@ -41,12 +86,12 @@ class Shown:
     def __init__(self, index: int, total: int, t: int, snr: float, x_t: torch.Tensor, x0_hat: torch.Tensor,
                  clip: torch.Tensor, final: torch.Tensor | None = None):
         self.index, self.total, self.t, self.snr = index, total, t, snr
-        self.latent = x_t  # the float x_t, for attention maps
+        self.x_t_float = x_t  # the float x_t, for attention maps
         self._x0_hat, self._clip, self._final = x0_hat, clip, final
 
     @cached_property
     def x_t(self) -> np.ndarray:
-        return to_pixels(self.latent)
+        return to_pixels(self.x_t_float)
 
     @cached_property
     def x0_hat(self) -> np.ndarray:
@@ -61,53 +106,38 @@ class Shown:
         return None if self._final is None else to_pixels(self._final)
 
 
-def denoise_steps(model: DiT, clip_uint8: np.ndarray, *, sampler: str = "ddim", steps: int = 50, seed: int = 0,
-                  start: str = "noise", strength: float = 0.6, eta: float = 0.0, schedule: Schedule | None = None):
-    """Run `sampler` on the clip's shape, from pure noise (start="noise") or from the clip noised to
-    `strength` (start="clip", SDEdit), yielding each step as it is computed (`Shown`). The same seed gives
-    the same steps."""
-    schedule = schedule or get_schedule("linear")
-    if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {sorted(SAMPLERS)}")
-    device = next(model.parameters()).device
+def denoise_steps(model: DiT, clip_uint8: np.ndarray, settings: RunSettings = RunSettings(), *,
+                  schedule: Schedule | None = None):
+    """Run the sampler the settings name on the clip's shape, from where they start (pure noise, or the
+    clip noised to their strength: SDEdit), yielding each step as it is computed (`Shown`). The schedule is
+    the one the model was trained with unless one is given. The same seed gives the same steps."""
+    schedule = schedule or schedule_of(model)
     x0 = to_unit(clip_uint8)[None]  # (1, T, H, W, C)
-    options = {"steps": steps, "seed": seed, "clip_x0": True, "device": device}
-    if sampler == "ddim":
-        options["eta"] = eta
-    if start == "clip":
-        options.update(clip=x0.to(device), strength=strength)
-    else:
-        options["shape"] = tuple(x0.shape)
-    for step in SAMPLERS[sampler](model, schedule, **options):
+    start = STARTS[settings.start](x0.to(device_of(model)), settings.strength)
+    options = options_for(settings.sampler, steps=settings.steps, seed=settings.seed, eta=settings.eta,
+                          clamp_x0=True)
+    for step in SAMPLERS[settings.sampler](model, schedule, start, **options):
         last = step.index == step.total - 1
         yield Shown(step.index, step.total, int(step.t), float(schedule.snr(step.t)), step.x_t[0].detach().cpu(),
                     step.x0_hat[0].detach().cpu(), x0[0], step.x_next[0].detach().cpu() if last else None)
 
 
-def run_settings(sampler: str, steps: int, seed: int, start: str, strength: float, eta: float) -> dict:
-    """A run's settings as its Trajectory keeps them (strength 1 from pure noise)."""
-    return {"sampler": sampler, "steps": steps, "seed": seed, "start": start,
-            "strength": strength if start == "clip" else 1.0, "eta": eta}
-
-
-def collect(shown: list[Shown], settings: dict) -> Trajectory:
+def collect(shown: list[Shown], settings: RunSettings) -> Trajectory:
     """The steps of a finished run as one Trajectory."""
     return Trajectory([s.t for s in shown], np.stack([s.x_t for s in shown]), np.stack([s.x0_hat for s in shown]),
                       shown[-1].final, [s.snr for s in shown], [s.psnr_db for s in shown],
-                      [s.latent for s in shown], settings)
+                      [s.x_t_float for s in shown], settings.recorded())
 
 
-def denoise(model: DiT, clip_uint8: np.ndarray, *, sampler: str = "ddim", steps: int = 50, seed: int = 0,
-            start: str = "noise", strength: float = 0.6, eta: float = 0.0, schedule: Schedule | None = None,
-            on_step=None) -> Trajectory:
+def denoise(model: DiT, clip_uint8: np.ndarray, settings: RunSettings = RunSettings(), *,
+            schedule: Schedule | None = None, on_step=None) -> Trajectory:
     """`denoise_steps` run to the end and kept whole. `on_step(index, total)` reports progress."""
     shown = []
-    for step in denoise_steps(model, clip_uint8, sampler=sampler, steps=steps, seed=seed, start=start,
-                              strength=strength, eta=eta, schedule=schedule):
+    for step in denoise_steps(model, clip_uint8, settings, schedule=schedule):
         shown.append(step)
         if on_step is not None:
             on_step(step.index + 1, step.total)
-    return collect(shown, run_settings(sampler, steps, seed, start, strength, eta))
+    return collect(shown, settings)
 
 
 class PathMap:
@@ -152,13 +182,13 @@ def change_between(before: np.ndarray, after: np.ndarray, *, coarse_px: int = 16
 
 
 @torch.inference_mode()
-def attention_map(model: DiT, trajectory: Trajectory, step: int, block: int, query_token: int) -> np.ndarray:
-    """How much the patch `query_token` attends to every spacetime patch, at trajectory step `step` in
-    block `block`: (heads, gt, gh, gw), each head's weights summing to 1."""
-    device = next(model.parameters()).device
-    x_t = trajectory.latents[step][None].to(device)
-    t = torch.tensor([trajectory.timesteps[step]], device=device)
-    _, weights = model(x_t, t, attention_of=(block, query_token))  # (1, heads, N)
+def attention_map(model: DiT, x_t: torch.Tensor, t: int, block: int, query_token: int) -> np.ndarray:
+    """How much the patch `query_token` attends to every spacetime patch in block `block`, when the model
+    sees x_t (T, H, W, C), float, at timestep t (one step of a run: its `x_t_float` and timestep):
+    (heads, gt, gh, gw), each head's weights summing to 1."""
+    device = device_of(model)
+    x_t = x_t.float()[None].to(device)  # (1, T, H, W, C)
+    _, weights = model(x_t, torch.tensor([t], device=device), attention_of=(block, query_token))  # (1, heads, N)
     grid = model.grid(*x_t.shape[1:4])
     return weights[0].float().cpu().numpy().reshape(-1, *grid.shape)
 

@@ -17,6 +17,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .assets import PRIOR
+from .diffusion import DEFAULT_SCHEDULE, SCHEDULES
 from .dit import DiT, DiTConfig
 from .errors import ExplainerError
 
@@ -27,19 +28,21 @@ def sidecar(path) -> Path:
 
 
 def save_weights(model: DiT, path, meta: dict | None = None) -> Path:
-    """Write the model's weights to `path` (.safetensors) and its config plus `meta` to the .json beside it."""
+    """Write the model's weights to `path` (.safetensors) and its card to the .json beside it: its config,
+    the noise schedule it was trained with, and `meta`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {name: value.detach().float().cpu().contiguous() for name, value in model.state_dict().items()}
     save_file(tensors, str(path), metadata={"format": "pt"})
-    card = {"config": asdict(model.config), **(meta or {})}
+    card = {"config": asdict(model.config), "schedule": model.schedule, **(meta or {})}
     sidecar(path).write_text(json.dumps(card, indent=2) + "\n")
     return path
 
 
 def load_weights(path, device=None) -> tuple[DiT, dict]:
-    """A DiT built from the sidecar's config with the saved weights, in eval mode. Needs no network;
-    a missing, damaged or mismatched file raises ExplainerError saying which."""
+    """A DiT built from the sidecar's config with the saved weights, in eval mode, set to the schedule its
+    card says it was trained with (linear where the card names none). Needs no network; a missing,
+    damaged or mismatched file raises ExplainerError saying which."""
     path = Path(path)
     if not path.exists() or not sidecar(path).exists():
         raise ExplainerError(f"model weights not found: {path.name} and its .json sidecar are both needed")
@@ -48,11 +51,16 @@ def load_weights(path, device=None) -> tuple[DiT, dict]:
         config = DiTConfig(**card["config"])
     except (ValueError, KeyError, TypeError) as error:
         raise ExplainerError(f"the weights' sidecar {sidecar(path).name} is damaged ({error})") from None
+    schedule = card.get("schedule", DEFAULT_SCHEDULE)
+    if schedule not in SCHEDULES:
+        raise ExplainerError(f"the weights in {path.name} were trained with the schedule {schedule!r}, which "
+                             f"this explainer does not know (it knows {', '.join(SCHEDULES)})")
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as error:
         raise ExplainerError(f"the weights file {path.name} is damaged and cannot be loaded ({error})") from None
     model = DiT(config)
+    model.schedule = schedule
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError:
@@ -127,6 +135,7 @@ def widen_tiles(model: DiT, margin: int) -> DiT:
     if margin < old:
         raise ValueError(f"tiles can only widen: margin {margin} < {old}")
     wider = DiT(dataclasses.replace(model.config, margin=margin)).to(next(model.parameters()).device)
+    wider.schedule = model.schedule
     state = model.state_dict()
     grow = margin - old
     for name in ("final.linear.weight", "final.linear.bias"):

@@ -25,7 +25,7 @@ from explainer.claims import (
 )
 from explainer.cli import main
 from explainer.dit import DiT, DiTConfig, build_dit
-from explainer.fit import fit_clip
+from explainer.fit import FitSettings, fit_clip
 
 PATCH = (2, 8, 8)
 NOT_A_CLIP = str(Path(__file__).resolve().parents[1] / "README.md")
@@ -87,7 +87,7 @@ def test_the_crop_copy_fits_on_the_centre_square_alone_at_its_own_positions(monk
     assert all(torch.isfinite(p).all() for p in fit.model.parameters())
     assert isinstance(fit.model, DiT)  # generates at the native shape, its positions those of the full frame
     # the same clip fitted natively does read the sides: the check above can fail
-    assert not math.isfinite(fit_clip(model, x0, steps=1).losses[0])
+    assert not math.isfinite(fit_clip(model, x0, FitSettings(steps=1)).losses[0])
 
 
 def seeded_one_block_model() -> DiT:

@@ -16,6 +16,7 @@ needs_diffusers = pytest.mark.skipif(DDIMScheduler is None, reason=globals().get
 ORACLE = dict(num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02, clip_sample=False,
               timestep_spacing="leading", prediction_type="epsilon")
 SHAPE = (2, 2, 8, 8, 3)  # a batch of two small clips (B, T, H, W, C)
+NOISE = diffusion.Start.noise(SHAPE)  # a run from pure noise of that shape
 
 
 def fixed_eps(x, t):
@@ -48,7 +49,7 @@ def test_add_noise_matches_diffusers():
 def test_ddim_trajectory_matches_diffusers():
     oracle = DDIMScheduler(**ORACLE, beta_schedule="linear", set_alpha_to_one=True)
     oracle.set_timesteps(50)
-    steps = list(diffusion.ddim(fixed_eps, diffusion.get_schedule("linear"), SHAPE, steps=50, seed=3,
+    steps = list(diffusion.ddim(fixed_eps, diffusion.get_schedule("linear"), NOISE, steps=50, seed=3,
                                 predicts="eps"))
     x = torch.randn(SHAPE, generator=torch.Generator().manual_seed(3))  # the same starting noise
     assert [s.t for s in steps] == oracle.timesteps.tolist()
@@ -64,7 +65,7 @@ def test_ddim_trajectory_matches_diffusers():
 def test_ddpm_trajectory_matches_diffusers_with_the_same_generator():
     oracle = DDPMScheduler(**ORACLE, beta_schedule="linear")
     oracle.set_timesteps(20)
-    steps = list(diffusion.ddpm(fixed_eps, diffusion.get_schedule("linear"), SHAPE, steps=20, seed=4,
+    steps = list(diffusion.ddpm(fixed_eps, diffusion.get_schedule("linear"), NOISE, steps=20, seed=4,
                                 predicts="eps"))
     generator = torch.Generator().manual_seed(4)
     x = torch.randn(SHAPE, generator=generator)
@@ -80,21 +81,21 @@ def test_x0_and_eps_predictors_walk_the_same_trajectory():
         alpha_bar = diffusion.per_sample(schedule.alpha_bar(t), x)
         return diffusion.to_x0(x, fixed_eps(x, t), alpha_bar)
 
-    by_eps = diffusion.generate(fixed_eps, schedule, SHAPE, steps=20, predicts="eps")
-    by_x0 = diffusion.generate(fixed_x0, schedule, SHAPE, steps=20)
+    by_eps = diffusion.generate(fixed_eps, schedule, NOISE, steps=20, predicts="eps")
+    by_x0 = diffusion.generate(fixed_x0, schedule, NOISE, steps=20)
     assert torch.allclose(by_eps, by_x0, atol=1e-4)
 
 
-@pytest.mark.parametrize("sampler", ["ddim", "ddpm"])
+@pytest.mark.parametrize("sampler", list(diffusion.SAMPLERS))
 def test_a_model_that_knows_the_clip_lands_on_it(sampler):
     clip = a_clip()
-    finished = diffusion.generate(lambda x, t: clip, diffusion.get_schedule("linear"), SHAPE, sampler=sampler,
+    finished = diffusion.generate(lambda x, t: clip, diffusion.get_schedule("linear"), NOISE, sampler=sampler,
                                 steps=10)
     assert torch.allclose(finished, clip, atol=1e-4)
 
 
 def test_every_step_reports_t_x_t_and_x0_hat():
-    steps = list(diffusion.ddim(fixed_eps, diffusion.get_schedule("linear"), SHAPE, steps=10, predicts="eps"))
+    steps = list(diffusion.ddim(fixed_eps, diffusion.get_schedule("linear"), NOISE, steps=10, predicts="eps"))
     assert [s.t for s in steps] == list(range(900, -1, -100))
     assert [s.index for s in steps] == list(range(10)) and {s.total for s in steps} == {10}
     for previous, step in zip(steps, steps[1:]):
@@ -104,22 +105,22 @@ def test_every_step_reports_t_x_t_and_x0_hat():
 
 def test_seed_repeats_the_trajectory_and_ddim_eta0_is_deterministic():
     schedule = diffusion.get_schedule("linear")
-    first = diffusion.generate(fixed_eps, schedule, SHAPE, steps=10, seed=5, predicts="eps")
-    assert torch.equal(first, diffusion.generate(fixed_eps, schedule, SHAPE, steps=10, seed=5, predicts="eps"))
-    assert not torch.allclose(first, diffusion.generate(fixed_eps, schedule, SHAPE, steps=10, seed=6, predicts="eps"))
+    first = diffusion.generate(fixed_eps, schedule, NOISE, steps=10, seed=5, predicts="eps")
+    assert torch.equal(first, diffusion.generate(fixed_eps, schedule, NOISE, steps=10, seed=5, predicts="eps"))
+    assert not torch.allclose(first, diffusion.generate(fixed_eps, schedule, NOISE, steps=10, seed=6, predicts="eps"))
     # eta = 0 draws from the generator once, for x_T, and never again: the rest is deterministic
     used, fresh = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
-    diffusion.generate(fixed_eps, schedule, SHAPE, steps=10, generator=used, predicts="eps")
+    diffusion.generate(fixed_eps, schedule, NOISE, steps=10, seed=used, predicts="eps")
     torch.randn(SHAPE, generator=fresh)
     assert torch.equal(torch.randn(3, generator=used), torch.randn(3, generator=fresh))
-    noisy = [diffusion.generate(fixed_eps, schedule, SHAPE, steps=10, eta=1.0, seed=s, predicts="eps") for s in (8, 8)]
+    noisy = [diffusion.generate(fixed_eps, schedule, NOISE, steps=10, eta=1.0, seed=s, predicts="eps") for s in (8, 8)]
     assert torch.equal(*noisy)
 
 
 def test_sdedit_strength_picks_the_starting_timestep():
     schedule = diffusion.get_schedule("linear")
     clip = a_clip()
-    steps = list(diffusion.ddim(lambda x, t: clip, schedule, clip=clip, strength=0.3, steps=50))
+    steps = list(diffusion.ddim(lambda x, t: clip, schedule, diffusion.Start.noised_clip(clip, 0.3), steps=50))
     assert len(steps) == 15 and steps[0].t == 280
     noise = torch.randn(SHAPE, generator=torch.Generator().manual_seed(0))  # the sampler's default seed
     assert torch.allclose(steps[0].x_t, diffusion.add_noise(schedule, clip, noise, 280))
@@ -137,7 +138,7 @@ def test_snr_falls_as_noise_rises():
 
 def test_the_dit_drives_a_sampler():
     model = build_dit("tiny")
-    steps = list(diffusion.ddim(model, diffusion.get_schedule("linear"), (1, 2, 16, 24, 3), steps=4))
+    steps = list(diffusion.ddim(model, diffusion.get_schedule("linear"), diffusion.Start.noise((1, 2, 16, 24, 3)), steps=4))
     assert len(steps) == 4 and steps[-1].x_next.shape == (1, 2, 16, 24, 3)
     assert torch.equal(steps[-1].x_next, torch.zeros(1, 2, 16, 24, 3))  # an untrained DiT predicts 0
 

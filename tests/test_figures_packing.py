@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from explainer import figures
-from explainer.figures.packing import first_fit_decreasing, mask_cells, sequence_mask
+from explainer.figures.packing import first_fit_decreasing, mask_cells
 from explainer.patches import PatchGrid, fit_size
 
 PATCH = (2, 8, 8)
@@ -105,23 +105,22 @@ def test_packing_numbers_refuses_nonsense():
 
 # --- the mask -----------------------------------------------------------------------------------------
 
-def test_mask_is_block_diagonal():
+def test_the_drawn_mask_cell_by_cell_is_the_block_diagonal_mask():
+    torch = pytest.importorskip("torch")
+    from explainer.bench import block_diagonal_mask
+
     lengths = [5, 3, 4]
-    mask = sequence_mask(lengths)
     starts = np.cumsum([0, *lengths])
     expected = np.zeros((12, 12), bool)
     for start, end in zip(starts[:-1], starts[1:]):
         expected[start:end, start:end] = True
-    assert np.array_equal(mask, expected)
-
-
-def test_mask_is_the_models_mask():
-    torch = pytest.importorskip("torch")
-    from explainer.dit import Pack
-
-    grids = tuple(grid for _, grid in figures.sample_grids((2, 8, 8), frames=4, max_side=32))
-    pack = Pack(grids, tuple(grid.frames for grid in grids))
-    assert torch.equal(torch.from_numpy(sequence_mask(pack.lengths)), pack.mask())
+    assert np.array_equal(block_diagonal_mask(lengths).numpy(), expected)
+    drawn = mask_cells(lengths, sum(lengths), 1)  # one cell a token pair: a clip's number where attention goes
+    assert np.array_equal(drawn < len(lengths), expected)
+    grids = [grid for _, grid in figures.sample_grids((2, 8, 8), frames=4, max_side=32)]
+    lengths = [grid.tokens for grid in grids]
+    drawn = mask_cells(lengths, sum(lengths), 1)
+    assert torch.equal(torch.from_numpy(drawn < len(lengths)), block_diagonal_mask(lengths))
 
 
 def test_mask_cells_by_hand():

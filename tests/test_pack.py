@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from explainer.bench import dense_mask_attention, pack_shapes, randomised
+from explainer.bench import block_diagonal_mask, dense_mask_attention, pack_shapes, randomised
 from explainer.dit import build_dit, packed_attention
 from explainer.weights import load_prior
 
@@ -71,7 +71,7 @@ def test_pack_places_clips_end_to_end_and_masks_block_diagonally(tiny):
     pack = tiny.pack(clips())
     assert pack.lengths == [8 * 9 * 16, 8 * 16 * 9, 8 * 16 * 16, 1 * 9 * 16] and pack.frames == (16, 16, 16, 1)
     assert pack.starts == [0, 1152, 2304, 4352] and pack.tokens == 4496
-    mask = pack.mask()
+    mask = block_diagonal_mask(pack.lengths)
     assert mask.shape == (4496, 4496) and mask.sum() == sum(n * n for n in pack.lengths)
     assert mask[1151, 1151] and not mask[1151, 1152] and mask[4352:, 4352:].all() and not mask[4352:, :4352].any()
 
@@ -80,5 +80,5 @@ def test_pack_places_clips_end_to_end_and_masks_block_diagonally(tiny):
 def test_per_clip_attention_is_the_masked_attention():
     pack = build_dit("tiny").pack(clips([(2, 16, 24), (1, 8, 8), (2, 8, 32)]))
     qkv = torch.randn(1, pack.tokens, 3 * 64, generator=torch.Generator().manual_seed(1))
-    dense = dense_mask_attention(qkv, pack.mask(), heads=2)
+    dense = dense_mask_attention(qkv, block_diagonal_mask(pack.lengths), heads=2)
     assert (packed_attention(qkv, pack, heads=2) - dense).abs().max() <= 1e-5

@@ -10,14 +10,15 @@ import pytest
 import torch
 from conftest import TESTDATA
 
-from explainer.diffusion import get_schedule, sample_timesteps
+from explainer.diffusion import SCHEDULES, get_schedule, sample_timesteps
 from explainer.dit import DiT, build_dit
 from explainer.errors import ExplainerError
 from explainer.evaluate import evaluate, evaluate_clip, gaussian_blur, timestep_for_snr
-from explainer.fit import fit_clip, regenerate
+from explainer.fit import FitSettings, fit_clip, regenerate
 from explainer.pixels import psnr_db, to_unit
 from explainer.scenes import make_clip
 from explainer.train import ProceduralBuckets, TrainSettings, learning_rate, train
+from explainer.trajectory import RunSettings, denoise_steps
 from explainer.weights import PRIOR, load_checkpoint, load_weights, save_checkpoint, save_weights, training_minutes
 
 
@@ -192,7 +193,8 @@ def test_two_process_cpu_training_with_torchrun(tmp_path):
 def test_fit_lowers_the_loss_on_one_clip():
     clip = to_unit(make_clip(2, 16, 16, seed=1))
     calls = []
-    fit = fit_clip(build_dit("tiny"), clip, steps=60, lr=3e-3, batch=4, callback=lambda *a: calls.append(a))
+    fit = fit_clip(build_dit("tiny"), clip, FitSettings(steps=60, lr=3e-3, batch=4),
+                   callback=lambda *a: calls.append(a))
     assert fit.steps == 60 and len(calls) == 60
     assert np.mean(fit.losses[-10:]) < 0.5 * np.mean(fit.losses[:5])
     regen = regenerate(fit.model, clip.shape, steps=10)
@@ -241,7 +243,7 @@ def test_a_fit_of_the_adaln_parts_leaves_every_other_weight_as_the_prior_has_it(
 
     prior = build_dit("tiny", seed=3)
     clip = to_unit(make_clip(2, 16, 16, seed=1))
-    fitted = fit_clip(prior, clip, steps=3, parts="adaln", lr=1e-2, decay=0.1).model
+    fitted = fit_clip(prior, clip, FitSettings(steps=3, parts="adaln", lr=1e-2, decay=0.1)).model
     names = {name for name, p in prior.named_parameters() if any(p is q for q in trainable(prior, "adaln"))}
     assert names and all(".adaLN." in n or n.startswith("final.") for n in names)
     before, after = dict(prior.named_parameters()), dict(fitted.named_parameters())
@@ -249,3 +251,83 @@ def test_a_fit_of_the_adaln_parts_leaves_every_other_weight_as_the_prior_has_it(
     assert changed and changed <= names
     with pytest.raises(ValueError):
         trainable(prior, "some")
+
+
+# --- the weights decide their schedule -----------------------------------------------------------------
+
+def schedules_walked(calls) -> list[str]:
+    """The schedules whose alpha-bars a run of DDIM (eta 0, x̂0 clamped) stepped through, read off the model
+    calls (x_t, t, output) it made: each x_t must follow from the call before it. A schedule only the
+    sampler's own arithmetic can reveal, not an attribute."""
+    walked = []
+    for name in SCHEDULES:
+        schedule, follows = get_schedule(name), len(calls) > 1
+        for (x_t, t, output), (x_next, t_next, _) in zip(calls, calls[1:]):
+            alpha_bar, alpha_bar_next = float(schedule.alpha_bar(t)), float(schedule.alpha_bar(t_next))
+            x0 = output.clamp(-1, 1)
+            eps = (x_t - alpha_bar ** 0.5 * x0) / (1 - alpha_bar) ** 0.5
+            follows &= torch.allclose(x_next, alpha_bar_next ** 0.5 * x0 + (1 - alpha_bar_next) ** 0.5 * eps,
+                                      atol=1e-4)
+        if follows:
+            walked.append(name)
+    return walked
+
+
+def recording(model, calls: list):
+    """Keep every call of the model as (x_t, t, output)."""
+    model.register_forward_hook(lambda module, args, output: calls.append(
+        (args[0].detach().clone(), int(args[1].reshape(-1)[0]), output.detach().clone())))
+    return model
+
+
+def test_weights_trained_with_cosine_are_sampled_with_cosine(tmp_path):
+    """A tiny model trained through `train` with the cosine schedule, saved and loaded: the page's and the
+    CLI's denoising, a fit's regeneration, evaluate and the claims step through cosine's alpha-bars, not
+    linear's, with no schedule passed."""
+    # lr high and the EMA a copy of the weights, so the model's guesses are not the untrained zeros
+    train(TrainSettings(config="tiny", schedule="cosine", steps=3, batch=1, max_side=16, warmup=1, lr=1e-2, ema=0.0,
+                        out=str(tmp_path)))
+    model, card = load_weights(tmp_path / "dit.safetensors")
+    assert card["schedule"] == "cosine" and card["settings"]["schedule"] == "cosine"
+    clip = make_clip(4, 16, 24, seed=1)
+    calls = []
+    recording(model, calls)
+    list(denoise_steps(model, clip, RunSettings(steps=5)))  # what the page and `denoise` run
+    assert [t for _, t, _ in calls] == [800, 600, 400, 200, 0] and schedules_walked(calls) == ["cosine"]
+    assert any(output.abs().max() > 1e-3 for _, _, output in calls)  # the x̂0 term took part
+    calls.clear()
+    list(denoise_steps(model, clip, RunSettings(steps=5, start="clip", strength=0.6)))
+    assert schedules_walked(calls) == ["cosine"]
+    calls.clear()
+    regenerate(model, to_unit(clip).shape, steps=4)  # what a fit regenerates, before and after
+    assert schedules_walked(calls) == ["cosine"]
+    calls.clear()
+    fitted = fit_clip(model, to_unit(clip), FitSettings(steps=1)).model
+    regenerate(fitted, to_unit(clip).shape, steps=4)
+    assert len(calls) > 4 and schedules_walked(calls[-4:]) == ["cosine"]
+    cosine, linear = get_schedule("cosine"), get_schedule("linear")
+    row = evaluate_clip(model, to_unit(clip), "c", snrs=(1.0,))[0]
+    assert row["t"] == timestep_for_snr(cosine, 1.0) != timestep_for_snr(linear, 1.0)
+
+
+def test_claims_use_the_schedule_the_weights_were_trained_with():
+    from explainer.claims import claim_steps
+
+    model = build_dit("tiny")
+    model.schedule = "cosine"  # as load_weights sets it from a card that says cosine
+    *_, claims = claim_steps(make_clip(4, 16, 24, seed=1), model, steps=1, sampling_steps=4)
+    frames = claims.summary["frames"]
+    assert frames["alpha_bar"] == round(float(get_schedule("cosine").alpha_bar(frames["t"])), 4)
+    assert frames["alpha_bar"] != round(float(get_schedule("linear").alpha_bar(frames["t"])), 4)
+
+
+def test_a_card_without_a_schedule_is_linear_and_an_unknown_one_is_refused(tmp_path):
+    path = save_weights(build_dit("tiny"), tmp_path / "w.safetensors")
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert card["schedule"] == "linear"
+    del card["schedule"]  # as written before cards named it
+    path.with_suffix(".json").write_text(json.dumps(card))
+    assert load_weights(path)[0].schedule == "linear"
+    path.with_suffix(".json").write_text(json.dumps({**card, "schedule": "sigmoid"}))
+    with pytest.raises(ExplainerError, match="sigmoid"):
+        load_weights(path)

@@ -67,13 +67,6 @@ def first_fit_decreasing(lengths, budget: int = BUDGET) -> list[list[int]]:
     return sequences
 
 
-def sequence_mask(lengths) -> np.ndarray:
-    """The block-diagonal attention mask of clips of `lengths` tokens laid end to end: token i may attend
-    to token j when both are of one clip (what dit.Pack.mask gives). -> (N, N) bool."""
-    clip = np.repeat(np.arange(len(lengths)), lengths)
-    return clip[:, None] == clip[None]
-
-
 def mask_cells(lengths, length: int, cell: int) -> np.ndarray:
     """The attention mask of clips of `lengths` tokens in a sequence `length` long (the rest padding), one
     cell per `cell` x `cell` token pairs, as categories: clip number k where the cell's middle pair is both
