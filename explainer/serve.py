@@ -8,9 +8,9 @@
 - A fit to one's clip trains for up to two minutes; it runs in a pool of its own, FIT_POOL, one fit at a
   time, so the other visitors' clips and denoising runs go on beside it (a little slower) instead of
   waiting behind it.
-- The page opening (PAGE_POOL) serves the bundled samples' answers, worked out once per setting (the
-  defaults in the background at start) and read by up to PAGE_WORKERS visitors at once; a link to an
-  uncommon view of a sample dissects it once, one at a time.
+- The page opening (PAGE_POOL) serves the bundled samples' answers, read by up to PAGE_WORKERS visitors
+  at once: those at the default settings ship in assets/answers/ and are read at start, before the server
+  takes its first visitor; a link to an uncommon view of a sample dissects it once, one at a time.
 - The model is loaded once per process, at start, on the device `pick_device()` chooses.
 - Files live under one temp root (explainer/files.py): Gradio's uploads and cached outputs in `gradio/`
   (deleted once older than `--keep-files` seconds by Gradio's `delete_cache`; the stray files Gradio does
@@ -19,6 +19,9 @@
   (Ctrl-C or SIGTERM), unless $FILM_REEL_TEMP names one to keep.
 - Gradio writes image outputs to its cache in place; two visitors given the same picture could read a
   half-written file. `atomic_image_cache()` makes those writes atomic.
+- Both `atomic_image_cache()` and `shared_session_configs()` replace a Gradio internal at run time, so the
+  Gradio release is pinned (pyproject.toml, requirements.txt, README's sdk_version) and
+  tests/test_gradio_internals.py fails when a release changes what they replace.
 - The server binds 127.0.0.1 unless told `--host 0.0.0.0`, and serves no file outside its own static
   assets and cache (Gradio's file route answers 403 for anything else).
 """
@@ -101,10 +104,11 @@ def shared_session_configs(demo):
     """Work out each of the page's component configs once, not once per visitor.
 
     Gradio gives every new session a copy of every component's config (to rebuild the page from a deep
-    link), working each out afresh: for this page's ~130 components that is about 40 ms of a 2-core CPU
-    per visitor, half of a page-open's server time. A component as the page built it does not change
-    while the page runs (a session's updates make the session its own copy), so its config is worked out
-    once, and each caller gets its own copy of it (Gradio writes a new value into a session's copy)."""
+    link), working each out afresh: with a page of this many components, that is a large part of the
+    server's work for each page opening (`bench-page` measures it). A component as the page built it does
+    not change while the page runs (a session's updates make the session its own copy), so its config is
+    worked out once, and each caller gets its own copy of it (Gradio writes a new value into a session's
+    copy)."""
     from gradio.blocks import BlocksConfig
 
     original = getattr(BlocksConfig.config_for_block, "original", BlocksConfig.config_for_block)
@@ -171,6 +175,7 @@ def start(demo, args: argparse.Namespace, **launch_options):
     every = files.sweep_every(args.keep_files)
     demo.delete_cache = (every, args.keep_files)  # read by Gradio when launch() makes the server
     warm_model()
+    load_sample_answers()
     serialise_pools(demo)
     demo.queue(max_size=args.queue_size, default_concurrency_limit=1)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
@@ -185,9 +190,17 @@ def start(demo, args: argparse.Namespace, **launch_options):
     return sweeper
 
 
+def load_sample_answers() -> list[str]:
+    """The bundled samples' answers at the page's default settings, read from assets/answers/ (no sample
+    is dissected), so that the first visitors are answered as fast as later ones; the samples read."""
+    from .page.sample_answers import load_shipped
+
+    return load_shipped()
+
+
 def warm_samples():
-    """The bundled samples' answers at the page's default settings, worked out once in the background
-    while the first visitors arrive (one who comes sooner waits for that sample only)."""
+    """Any bundled sample's answer at the page's default settings that did not ship, worked out once in
+    the background while the first visitors arrive (one who comes sooner waits for that sample only)."""
     from .page import warm_samples as dissect_samples
 
     dissect_samples()
