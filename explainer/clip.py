@@ -225,6 +225,42 @@ def nearest_frame(target: float) -> int:
     return math.floor(target + 0.5)
 
 
+class _NearestFrames:
+    """For each target position, the nearer of the two decoded frames that straddle it (the later one when
+    both are as near), each frame converted to RGB once (a frame nearest two targets is converted once)."""
+
+    def __init__(self, targets, name: str):
+        self.targets, self.name = targets, name
+        self.best, self.converted, self.rotation = {}, {}, 0  # target -> (index, rgb); index -> rgb
+        self.previous = None  # the last frame decoded before the current one: (index, frame)
+
+    @property
+    def done(self) -> bool:
+        return len(self.best) == len(self.targets)
+
+    def keep(self, k: int, index: int, frame):
+        if index not in self.converted:
+            self.converted[index], self.rotation = _frame_to_rgb(frame, self.name)
+        self.best[k] = (index, self.converted[index])
+
+    def see(self, index: int, frame):
+        """A frame decoded at presentation index `index`: settle every target it reaches."""
+        for k in range(len(self.best), len(self.targets)):
+            target = self.targets[k]
+            if index < target:
+                return
+            if self.previous is not None and target - self.previous[0] < index - target:
+                self.keep(k, *self.previous)
+            else:
+                self.keep(k, index, frame)
+
+    def finish(self):
+        """The stream ended early: its last frame stands for every target it never reached."""
+        if self.previous is not None:
+            for k in range(len(self.best), len(self.targets)):
+                self.keep(k, *self.previous)
+
+
 def _decode_nearest(path, container, stream, presentation, targets, *, max_seconds):
     """Decode in presentation order and keep, for each target, the nearer of the two decoded frames that
     straddle it (the later one when both are as near; RGB, at most MAX_WORKING_SIDE a side). Only those frames
@@ -233,34 +269,18 @@ def _decode_nearest(path, container, stream, presentation, targets, *, max_secon
     if len(presentation) >= 8 * len(targets):
         stream.codec_context.skip_frame = "NONREF"
         stream.codec_context.options = {"skip_loop_filter": "all"}  # invisible once shrunk to working size
-    best, previous, rotation, started = {}, None, 0, time.perf_counter()
-    converted = {}  # frame index -> RGB, so a frame nearest two targets is converted once
-
-    def keep(k, index, frame):
-        nonlocal rotation
-        if index not in converted:
-            converted[index], rotation = _frame_to_rgb(frame, path.name)
-        best[k] = (index, converted[index])
-
+    nearest, started = _NearestFrames(targets, path.name), time.perf_counter()
     try:
-        k = 0
         for decoded, frame in enumerate(container.decode(stream)):
             index = bisect.bisect_left(presentation, frame.pts) if frame.pts is not None else decoded
-            while k < len(targets) and index >= targets[k]:
-                if previous is not None and targets[k] - previous[0] < index - targets[k]:
-                    keep(k, *previous)
-                else:
-                    keep(k, index, frame)
-                k += 1
-            if k == len(targets) or time.perf_counter() - started > max_seconds:
+            nearest.see(index, frame)
+            if nearest.done or time.perf_counter() - started > max_seconds:
                 break
-            previous = (index, frame)
+            nearest.previous = (index, frame)
     except (av.FFmpegError, OSError):
         pass  # damaged data after some good frames: use those
-    if previous is not None and len(best) < len(targets):  # the stream ended early: its last frame
-        for k in range(len(best), len(targets)):
-            keep(k, *previous)
-    return best, rotation
+    nearest.finish()
+    return nearest.best, nearest.rotation
 
 
 def _frame_to_rgb(frame, name: str):
