@@ -19,6 +19,9 @@ def token_colours(frames: np.ndarray, patch) -> np.ndarray:
     return np.round(tokens.reshape(len(tokens), -1, 3).mean(axis=1)).astype(np.uint8)
 
 
+STORY_HEIGHT = 640  # px: the five rows of a token's story
+
+
 def _strip_heatmap(values: np.ndarray, scale, zmax: float | None = None, name: str = "") -> go.Heatmap:
     zmax = float(np.abs(values).max() or 1.0) if zmax is None else zmax
     return go.Heatmap(z=np.asarray(values, np.float32)[None], colorscale=scale, zmin=-zmax, zmax=zmax,
@@ -28,7 +31,7 @@ def _strip_heatmap(values: np.ndarray, scale, zmax: float | None = None, name: s
 
 def token_story(tubelet: np.ndarray, weight: np.ndarray, bias: np.ndarray, position: np.ndarray,
                 axis_widths: tuple[int, int, int], token: int, cell: tuple[int, int, int], *,
-                height: int = 640, layer: str = "a linear layer") -> go.Figure:
+                layer: str = "a linear layer") -> go.Figure:
     """One tubelet becomes one token, in five rows: its pixels; flattened into pt*ph*pw*3 numbers (shown
     pixel by pixel, one row per colour channel); a linear layer (weight (D, pt*ph*pw*3), bias (D,)) maps
     them to D numbers; its 3D sin-cos position (D,) is added (time | row | column parts); the sum is the
@@ -69,7 +72,7 @@ def token_story(tubelet: np.ndarray, weight: np.ndarray, bias: np.ndarray, posit
     for annotation in fig.layout.annotations:
         annotation.update(x=0, xanchor="left", font=dict(size=12, color=INK))
     it, ih, iw = cell
-    fig.update_layout(**base_layout(height, margin=dict(l=24, r=8, t=30, b=8)),
+    fig.update_layout(**base_layout(STORY_HEIGHT, margin=dict(l=24, r=8, t=30, b=8)),
                       meta=dict(kind="token", token=int(token), cell=[int(it), int(ih), int(iw)]))
     return fig
 
