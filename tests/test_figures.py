@@ -348,46 +348,25 @@ def test_budget_on_a_real_clip(real_clip_path):
 
 # --- 6. denoising --------------------------------------------------------------------------------------
 
-def synthetic_run(steps=6, height=16, width=24, seed=0):
-    """A made-up run: x_t from noise to a flat picture, the guesses sharpening, a path on the map."""
-    rng = np.random.default_rng(seed)
-    clean = np.full((height, width, 3), 120, np.uint8)
-    mix = np.linspace(1, 0, steps)[:, None, None, None]
-    noisy = (mix * rng.integers(0, 256, (steps, height, width, 3)) + (1 - mix) * clean).astype(np.uint8)
-    guesses = ((1 - mix) * clean + mix * 60).astype(np.uint8)
-    path = {"x_t": rng.normal(size=(steps, 2)), "x0_hat": rng.normal(size=(steps, 2)), "final": np.zeros(2),
-            "clip": np.ones(2)}
-    timesteps = list(range(steps * 100 - 100, -1, -100))
-    return noisy, guesses, timesteps, [float(s) for s in np.geomspace(0.01, 100, steps)], path
+def test_the_denoising_player_takes_its_colours_from_style():
+    """No colour is named outside style: the page's scripts, its CSS and its theme name none, and the
+    player reads style's colours as the CSS variables the page defines before its CSS."""
+    import inspect
+    import re
 
+    from explainer.page import theme
 
-def test_denoising_steps_through_pictures_and_map_together():
-    noisy, guesses, timesteps, snr, path = synthetic_run()
-    fig = figures.denoising(noisy, guesses, timesteps, snr, path, psnr=[5, 6, 7, 8, 9, 10])
-    payload = json.loads(figures.to_json(fig))
-    assert figures.frame_count(fig) == len(timesteps) and payload["layout"]["meta"]["autoplay"]
-    assert payload["layout"]["sliders"][0]["active"] == len(timesteps) - 1  # drawn at the finished step
-    for n, frame in enumerate(payload["frames"]):
-        x_t, guess, link, rings = frame["data"]
-        # JPEG keeps the picture's mean colour (noise itself it cannot keep pixel for pixel)
-        assert np.abs(image_of(x_t["source"]).mean((0, 1)) - noisy[n].mean((0, 1))).max() < 4
-        assert np.abs(image_of(guess["source"]).astype(int) - guesses[n]).mean() < 4
-        assert np.allclose(decode(rings["x"]), [path["x_t"][n, 0], path["x0_hat"][n, 0]], atol=1e-5)
-        assert f"step {n + 1} of {len(timesteps)}" in frame["layout"]["title"]["text"]
-    names = [trace.get("name") for trace in payload["data"]]
-    assert {"x_t", "x̂0", "your clip", "the finished clip"} <= set(names)
-    assert "phone" in payload["layout"]["meta"]
-
-
-def test_denoising_of_pure_noise_stays_within_the_budget():
-    """Noise is what JPEG squeezes worst: 50 steps of noise at the largest working frame (128 x 128)."""
-    noisy, guesses, timesteps, snr, path = synthetic_run(steps=50, height=128, width=128)
-    noisy[:] = np.random.default_rng(1).integers(0, 256, noisy.shape)
-    fig = figures.denoising_within_budget(noisy, noisy, timesteps, snr, path)
-    assert figures.json_bytes(fig) <= figures.MAX_FIGURE_BYTES
-    assert figures.frame_count(fig) > 1
-    wide = figures.denoising_within_budget(*synthetic_run(steps=50, height=72, width=128))
-    assert figures.frame_count(wide) == 50  # the default clip keeps every step
+    hex_colour = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?\b|rgba?\(")
+    for name in ("denoise_player.js", "plotly_player.js", "accessibility.js", "page.css"):
+        assert not hex_colour.search((theme.STATIC / name).read_text()), name
+    assert not hex_colour.search(inspect.getsource(theme))
+    read = set(re.findall(r"colour\('(\w+)'\)", theme.denoise_player_js()))
+    assert {"amoeba", "compared", "patch", "ink", "grid", "muted", "paper", "font"} == read
+    css = theme.page_css()
+    assert css.index(":root") < css.index(".fr-denoise")  # the variables come first
+    for name, colour in figures.style.CSS_COLOURS.items():
+        assert f"--fr-{name}: {colour};" in css
+    assert read - set(figures.style.CSS_COLOURS) == {"font"} and f"--fr-font: {figures.FONT};" in css
 
 
 def test_attention_panels_show_every_time_slice_and_mark_the_token():
@@ -447,10 +426,10 @@ def test_regeneration_plays_the_three_clips_side_by_side():
 
 def test_a_50_step_denoising_run_of_the_sample_fits_the_budgets():
     """A 50-step run from pure noise on the default sample: what the live player receives (every frame of
-    x_t and x̂0 at every step) stays within the run's byte budget; the figure to take away and the attention
-    views within a figure's."""
+    x_t and x̂0 at every step) stays within the run's byte budget, and so does the file section 9 exports of
+    it (besides plotly.js); the attention views stay within a figure's."""
     from explainer import page
-    from explainer.page import denoising
+    from explainer.page import denoising, export, theme
 
     lanes = denoising.lanes_for(page.sample_file("wide"), denoising.sampler_settings("ddim", 50, 0, "noise", 1.0, 0),
                                 None, None, None)
@@ -462,9 +441,10 @@ def test_a_50_step_denoising_run_of_the_sample_fits_the_budgets():
     assert sent <= denoising.RUN_BYTES + 20_000
     first = steps[0]
     assert first["x_t"].startswith("data:image/jpeg;base64,") and first["x0_hat"].startswith("data:image/jpeg;base64,")
-    run = done.run
-    shown = page.denoising_figure(run)
-    assert figures.frame_count(shown) == 50 and figures.json_bytes(shown) <= figures.MAX_FIGURE_BYTES
+    run = done
+    assert run.player == "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
+    exported = export.player_html(run.player, "denoising")  # the player, the run's own text and plotly.js
+    assert len(exported) <= theme.PLOTLY_JS.stat().st_size + 1.1 * len(run.player) + 100_000
     for head in ("mean", "3"):
         attention, picker = page.attention_view(run, 26, 4, head, 648)
         assert figures.json_bytes(attention) <= figures.MAX_FIGURE_BYTES and picker.ndim == 3

@@ -1,5 +1,6 @@
-"""6. Denoising: the reverse process step by step beside its trajectory map, and where one token looks
-(its attention over every time slice), with the picker that chooses the token."""
+"""6. Denoising: the strips of the whole reel the player shows at each step (page/static/denoise_player.js
+draws a run, on the page and in the file section 9 exports), and where one token looks (its attention
+over every time slice), with the picker that chooses the token."""
 from __future__ import annotations
 
 import math
@@ -12,145 +13,16 @@ from .common import (
     axis_name,
     axis_ref,
     base_layout,
-    controls_margin,
     draw_grid,
     enlarge,
     for_phones,
     image_axes,
     image_uri,
-    json_bytes,
     panel_title,
-    play_controls,
     two_line_title,
 )
 from .reel import overlay_scale
-from .style import FILM, GRID, INK, MAX_FIGURE_BYTES, MUTED, NOISE, PAPER, PATCH, TIME_SCALE, hex_rgb, rgba
-
-
-def _step_title(index: int, total: int, t: int, snr: float, psnr: float | None) -> str:
-    """The title of one step: which step and t, its SNR and how close its guess is to your clip."""
-    guess = "" if psnr is None else f" · x̂0 vs your clip <b>{psnr:.1f} dB</b>"
-    return (f"step {index + 1} of {total} · t = {t}<br><span style='font-size:11px;color:{MUTED}'>"
-            f"<span style='color:{NOISE}'>SNR {snr:.2g}</span>{guess}</span>")
-
-
-def _map_label(x: float, y: float, text: str, colour: str, *, ax: int, ay: int) -> dict:
-    """A label with a short leader line for a point of the trajectory map (axes x3, y3)."""
-    return dict(text=text, x=float(x), y=float(y), xref="x3", yref="y3", showarrow=True, ax=ax, ay=ay,
-                arrowhead=0, arrowwidth=1, arrowcolor=MUTED, font=dict(size=11, color=colour),
-                bgcolor=rgba(PAPER, 0.7))
-
-
-def denoising(noisy: np.ndarray, guesses: np.ndarray, timesteps: list[int], snr: list[float],
-              path: dict, psnr: list[float] | None = None, *, current: int | None = None, height: int = 470,
-              quality: int = 80, autoplay: bool = True, start: str = "pure noise") -> go.Figure:
-    """The reverse process, step by step, beside its trajectory map.
-
-    `noisy`, `guesses` (S, H, W, 3) uint8: one clip frame per sampler step, x_t (what the DiT sees) and x̂0 (its
-    guess of the clean clip). `path` places every x_t and x̂0, the finished clip and your clip on the run's map
-    (explainer.trajectory.PathMap: across, the starting noise; up, your clip). On the map the x_t path is a line of
-    dots coloured by step (first -> last as time runs), the x̂0 guesses a dotted series of diamonds, `start` names
-    where the path began; the step on show is ringed in pink, with a pink line from x_t to the guess the DiT makes
-    from it. Play walks the steps (and starts by itself when `autoplay`). Pictures travel as JPEG of `quality`."""
-    steps = len(timesteps)
-    current = steps - 1 if current is None else current
-    psnr = list(psnr) if psnr else None
-    xy, guess_xy = np.asarray(path["x_t"], np.float32), np.asarray(path["x0_hat"], np.float32)
-    noisy_uris = [image_uri(picture, "jpeg", quality) for picture in noisy]
-    guess_uris = [image_uri(picture, "jpeg", quality) for picture in guesses]
-    order = np.arange(steps, dtype=np.float32)
-    hover = np.array([[n + 1, t] for n, t in enumerate(timesteps)], np.float32)
-    at_step = "at step %{customdata[0]:.0f} (t = %{customdata[1]:.0f})<extra></extra>"
-    step_marker = dict(color=order, colorscale=TIME_SCALE, cmin=0, cmax=max(1, steps - 1))
-    fig = go.Figure()
-    fig.add_trace(go.Image(source=noisy_uris[current], xaxis="x", yaxis="y", hoverinfo="skip", name="x_t"))
-    fig.add_trace(go.Image(source=guess_uris[current], xaxis="x2", yaxis="y2", hoverinfo="skip", name="x̂0"))
-    fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], xaxis="x3", yaxis="y3", mode="lines+markers",
-                             line=dict(color=rgba(MUTED, 0.6), width=1.2), marker=dict(size=7, **step_marker),
-                             customdata=hover, name="x_t",
-                             hovertemplate="x_t " + at_step))
-    fig.add_trace(go.Scatter(x=guess_xy[:, 0], y=guess_xy[:, 1], xaxis="x3", yaxis="y3", mode="lines+markers",
-                             line=dict(color=rgba(MUTED, 0.45), width=1, dash="dot"),
-                             marker=dict(size=8, symbol="diamond", line=dict(color=PAPER, width=0.5), **step_marker),
-                             customdata=hover, name="x̂0",
-                             hovertemplate="x̂0 " + at_step))
-    final = np.asarray(path["final"], np.float32)
-    fig.add_trace(go.Scatter(x=[final[0]], y=[final[1]], xaxis="x3", yaxis="y3", mode="markers",
-                             marker=dict(size=14, color=TIME_SCALE[-1][1], line=dict(color=INK, width=1.5)),
-                             name="the finished clip", hovertemplate="the finished clip<extra></extra>"))
-    labels = [_map_label(xy[0, 0], xy[0, 1], f"start: {start}", NOISE, ax=0, ay=-26),
-              _map_label(final[0], final[1], "finished", INK, ax=0, ay=26)]
-    if path.get("clip") is not None:
-        clip = np.asarray(path["clip"], np.float32)
-        fig.add_trace(go.Scatter(x=[clip[0]], y=[clip[1]], xaxis="x3", yaxis="y3", mode="markers",
-                                 marker=dict(size=17, symbol="star", color=INK, line=dict(color=PAPER, width=1)),
-                                 name="your clip", hovertemplate="your clip<extra></extra>"))
-        labels.append(_map_label(clip[0], clip[1], "your clip", INK, ax=0, ay=-24))
-
-    def now(n):  # the pink link from x_t to its guess, and the rings around both
-        points = dict(x=[xy[n, 0], guess_xy[n, 0]], y=[xy[n, 1], guess_xy[n, 1]])
-        return points, points
-
-    link, rings = now(current)
-    link_index = len(fig.data)
-    fig.add_trace(go.Scatter(**link, xaxis="x3", yaxis="y3", mode="lines", line=dict(color=PATCH, width=2, dash="dash"),
-                             hoverinfo="skip", name="this step"))
-    fig.add_trace(go.Scatter(**rings, xaxis="x3", yaxis="y3", mode="markers", hoverinfo="skip", name="this step",
-                             marker=dict(size=17, symbol="circle-open", color=PATCH, line=dict(width=2.5))))
-    names = [str(n) for n in range(steps)]
-    frames = []
-    for n, name in enumerate(names):
-        link, rings = now(n)
-        title = _step_title(n, steps, timesteps[n], snr[n], psnr[n] if psnr else None)
-        frames.append(go.Frame(name=name, traces=[0, 1, link_index, link_index + 1],
-                               data=[go.Image(source=noisy_uris[n]), go.Image(source=guess_uris[n]),
-                                     go.Scatter(**link), go.Scatter(**rings)],
-                               layout=dict(title=dict(text=title))))
-    fig.frames = frames
-    map_axis = dict(gridcolor=GRID, zeroline=False, color=MUTED, showticklabels=False)
-    first, last = (f"<span style='color:{TIME_SCALE[end][1]}'>{name}</span>"
-                   for end, name in ((0, "first"), (-1, "last")))
-    key = (f"the map · <span style='color:{TIME_SCALE[0][1]}'>●</span> x_t  "
-           f"<span style='color:{TIME_SCALE[0][1]}'>◆</span> x̂0 · step {first} → {last}")
-    fig.update_layout(**base_layout(height, _step_title(current, steps, timesteps[current], snr[current],
-                                                        psnr[current] if psnr else None),
-                                    margin=dict(l=8, r=8, t=56, b=controls_margin(30))),
-                      **image_axes(1, (0.0, 0.3), (0.0, 0.9)), **image_axes(2, (0.32, 0.62), (0.0, 0.9)),
-                      xaxis3=dict(domain=[0.68, 1.0], anchor="y3", **map_axis,
-                                  title=dict(text="along the starting noise",
-                                             font=dict(size=11, color=MUTED), standoff=4)),
-                      yaxis3=dict(domain=[0.0, 0.9], anchor="x3", **map_axis,
-                                  title=dict(text="along your clip",
-                                             font=dict(size=11, color=MUTED), standoff=4)),
-                      annotations=[panel_title(1, "x_t · what the DiT sees"), panel_title(2, "x̂0 · its guess"),
-                                   panel_title(3, key, INK, 11), *labels],
-                      meta=dict(kind="denoising", autoplay=autoplay, steps=steps,
-                                timesteps=[int(t) for t in timesteps]))
-    fig.update_layout(title=two_line_title(height))
-    fig.update_layout(**play_controls(names, [f"{n + 1} · t {t}" for n, t in enumerate(timesteps)], duration_ms=180,
-                                      prefix="step ", active=current, below=30))
-    phone = 700
-    return for_phones(fig, height=phone, **{"xaxis.domain": [0.0, 0.49], "yaxis.domain": [0.75, 0.96],
-                                            "xaxis2.domain": [0.51, 1.0], "yaxis2.domain": [0.75, 0.96],
-                                            "xaxis3.domain": [0.0, 1.0], "yaxis3.domain": [0.0, 0.64],
-                                            "annotations.0.text": "x_t · seen",
-                                            "annotations.1.text": "x̂0 · guessed", "title.y": 1 - 22 / phone})
-
-
-def denoising_within_budget(noisy, guesses, timesteps, snr, path, psnr=None, *, budget: int = MAX_FIGURE_BYTES,
-                            **options) -> go.Figure:
-    """`denoising` at the best JPEG quality whose JSON fits `budget`; past the lowest quality, every
-    other step is dropped (the last step always stays)."""
-    keep = np.arange(len(timesteps))
-    while True:
-        for quality in (80, 65, 50):
-            fig = denoising(noisy[keep], guesses[keep], [timesteps[n] for n in keep], [snr[n] for n in keep],
-                            {**path, "x_t": np.asarray(path["x_t"])[keep],
-                             "x0_hat": np.asarray(path["x0_hat"])[keep]},
-                            [psnr[n] for n in keep] if psnr else None, quality=quality, **options)
-            if json_bytes(fig) <= budget or len(keep) <= 2:
-                return fig
-        keep = np.unique(np.append(keep[::2], keep[-1]))
+from .style import FILM, INK, PATCH, hex_rgb, rgba
 
 
 def strip_columns(frames: int, height: int, width: int) -> int:

@@ -1,16 +1,24 @@
-"""Section 8, Take it with you: any figure of the page as one self-contained HTML file."""
+"""Section 9, Take it with you: any figure of the page as one self-contained HTML file.
+
+A figure leaves as a Plotly page with plotly.js inlined. The denoising view leaves as the player itself:
+the script the page runs (denoise_player.js), the run's own text (every line the player received) and
+plotly.js in one page, so the file shows exactly what the player shows, offline.
+"""
 from __future__ import annotations
 
 import html
 import json
+from dataclasses import dataclass, field
+from functools import cache
 
 import plotly.io
 
-from .. import figures
 from ..errors import ExplainerError
+from ..figures import style
 from . import common
-from .denoising import attention_view, denoising_figure
+from .denoising import attention_view
 from .reel import Amoeba, show_crop, show_cut, show_noise, show_tubelet
+from .theme import PLOTLY_JS, denoise_player_js, page_css
 
 EXPORTS = {"the amoeba cut (2)": "tube", "the tubelets in the clip (3)": "volume",
            "square crop vs native (3)": "crop", "one tubelet becomes a token (4)": "token",
@@ -19,31 +27,49 @@ EXPORTS = {"the amoeba cut (2)": "tube", "the tubelets in the clip (3)": "volume
            "the loss curve (7)": "loss", "prior vs fitted (7)": "regeneration"}
 
 
-def figure_json(which: str, *, reel: dict | None, amoeba: Amoeba, schedule: str, t, run: dict | None,
-                step, block, head, token, fitted: dict | None) -> str:
-    """The figure named `which` as the page shows it now: sections 1-5 drawn again from the clip on show
-    (`reel`) and their settings; the later ones from this session's `run` and `fitted` copy."""
+@dataclass(frozen=True)
+class OnShow:
+    """What the page shows now, which an export draws again: the clip on show (`reel`) and the settings of
+    sections 2 and 5; this session's denoising `run` and the attention view's step, block, head and token;
+    this session's `fitted` copy."""
+
+    reel: dict | None = None
+    amoeba: Amoeba = field(default_factory=Amoeba)
+    schedule: str | None = None
+    t: int | float | None = None
+    run: object | None = None  # a denoising.Run
+    step: int | None = None
+    block: int | None = None
+    head: str | None = None
+    token: int | None = None
+    fitted: dict | None = None
+
+
+def kind_of(which: str) -> str:
+    """The short name of the figure named `which` in the menu."""
     kind = EXPORTS.get(which)
     if kind is None:
         raise ExplainerError(f"Pick a figure: one of {', '.join(EXPORTS)}.")
+    return kind
+
+
+def figure_json(kind: str, shown: OnShow) -> str:
+    """The Plotly figure of `kind` as the page shows it now: sections 2-5 drawn again from the clip on
+    show and their settings; the later ones from this session's run and fitted copy."""
     if kind in ("loss", "regeneration"):
-        if not fitted:
+        if not shown.fitted:
             raise ExplainerError("Fit the DiT to your clip first (section 7).")
-        return fitted[kind]
-    if kind == "denoising":
-        if not run:
-            raise ExplainerError("Press Denoise first (section 6).")
-        return denoising_figure(run)
+        return shown.fitted[kind]
     if kind == "attention":
-        return attention_view(run, step, block, head, token)[0]
-    clip = common.clip_on_show(reel)
+        return attention_view(shown.run, shown.step, shown.block, shown.head, shown.token)[0]
+    clip = common.clip_on_show(shown.reel)
     if kind == "tube":
-        return show_cut(clip, amoeba)[1]
+        return show_cut(clip, shown.amoeba)[1]
     if kind == "crop":
         return show_crop(clip)
     if kind == "noise":
-        return show_noise(clip, schedule, t)
-    volume, _, story, sequence = show_tubelet(clip, amoeba)
+        return show_noise(clip, shown.schedule, shown.t)
+    volume, _, story, sequence = show_tubelet(clip, shown.amoeba)
     return {"volume": volume, "token": story, "sequence": sequence}[kind]
 
 
@@ -52,14 +78,70 @@ def standalone_html(figure: str, title: str) -> str:
     page = plotly.io.to_html(json.loads(figure), include_plotlyjs=True, full_html=True, auto_play=False,
                              validate=False, config={"displaylogo": False, "responsive": True})
     head = (f"<head><title>Film Reel: {html.escape(title)}</title>"
-            f"<style>body {{ background: {figures.PAPER}; margin: 0; }}</style>")
+            f"<style>body {{ background: {style.PAPER}; margin: 0; }}</style>")
     return page.replace("<head>", head, 1)
 
 
-def figure_file(which: str, **settings) -> str:
-    """The figure `which` as a standalone interactive HTML file in this request's own folder; `settings`
-    are `figure_json`'s."""
-    text = figure_json(which, **settings)
-    path = common.request_folder() / f"film-reel-{EXPORTS[which]}.html"
-    path.write_text(standalone_html(text, which), encoding="utf-8")
+@cache
+def _plotly_js() -> str:
+    return PLOTLY_JS.read_text(encoding="utf-8")
+
+
+def script_data(text: str) -> str:
+    """`text` as a JSON string that is safe inside <script>: every "<" escaped, so no "</script>" or
+    "<!--" in the text can end or bend the script early (JSON.parse turns them back)."""
+    return json.dumps(text).replace("<", "\\u003c")
+
+
+def player_html(text: str, title: str) -> str:
+    """The denoising player as a page of its own: the page's colour variables and CSS, plotly.js, the
+    run's text as JSON, and the player's script run by a bootstrap that hands it what Gradio hands it
+    on the page (`element`, `props`, `watch`; a file's text never changes, so `watch` has nothing to do)."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Film Reel: {html.escape(title)}</title>
+<style>
+{page_css()}
+</style>
+<script>{_plotly_js()}</script>
+</head>
+<body class="fr-export">
+<h1>Film Reel: {html.escape(title)}</h1>
+<div id="denoising"><div class="fr-denoise"></div></div>
+<script type="application/json" id="fr-run">{script_data(text)}</script>
+<script>
+(function (element, props, watch) {{
+{denoise_player_js()}
+}})(document.getElementById('denoising'),
+    {{value: JSON.parse(document.getElementById('fr-run').textContent)}}, () => {{}});
+</script>
+</body>
+</html>
+"""
+
+
+def player_text(run: dict | None) -> str:
+    """The text the player received for this session's run: its lines, from the run's head to its end."""
+    if not run:
+        raise ExplainerError("Press Denoise first (section 6).")
+    return run.player
+
+
+def export_html(which: str, shown: OnShow) -> str:
+    """The figure `which` as one self-contained HTML page."""
+    kind = kind_of(which)
+    if kind == "denoising":
+        return player_html(player_text(shown.run), which)
+    return standalone_html(figure_json(kind, shown), which)
+
+
+def figure_file(which: str, **on_show) -> str:
+    """The figure `which` as a standalone interactive HTML file in this request's own folder; `on_show`
+    are the fields of `OnShow`."""
+    page = export_html(which, OnShow(**on_show))
+    path = common.request_folder() / f"film-reel-{kind_of(which)}.html"
+    path.write_text(page, encoding="utf-8")
     return str(path)

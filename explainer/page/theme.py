@@ -7,14 +7,10 @@ from pathlib import Path
 import gradio as gr
 import plotly
 
-from .. import figures
+from ..figures import style
 
 STATIC = Path(__file__).resolve().parent / "static"
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
-PAGE_BACKGROUND = "#0f1013"  # a shade darker than the figures' paper, so each block stands out
-RAISED = "#1b1d23"           # inputs and secondary blocks
-ON_AMBER = "#17130c"         # text on an amber button
-CHIP = "#17191e"             # a fact chip's face
 
 
 def film_theme() -> gr.themes.Base:
@@ -26,20 +22,24 @@ def film_theme() -> gr.themes.Base:
     for name in list(vars(theme)):
         if name.endswith("_dark") and getattr(theme, name) is not None:
             setattr(theme, name[: -len("_dark")], getattr(theme, name))
-    colours = dict(body_background_fill=PAGE_BACKGROUND, background_fill_primary=figures.PAPER,
-                   background_fill_secondary=RAISED, block_background_fill=figures.PAPER,
-                   block_border_color=figures.GRID, border_color_primary=figures.GRID,
-                   body_text_color=figures.INK, slider_color=figures.AMOEBA,
-                   button_primary_background_fill=figures.AMOEBA, button_primary_text_color=ON_AMBER)
+    colours = dict(body_background_fill=style.PAGE, background_fill_primary=style.PAPER,
+                   background_fill_secondary=style.RAISED, block_background_fill=style.PAPER,
+                   block_border_color=style.GRID, border_color_primary=style.GRID,
+                   body_text_color=style.INK, slider_color=style.AMOEBA,
+                   button_primary_background_fill=style.AMOEBA, button_primary_text_color=style.ON_AMBER)
     return theme.set(**colours, **{f"{name}_dark": value for name, value in colours.items()})
 
 
+def colour_variables() -> str:
+    """The colours of figures/style.py as CSS variables (--fr-amoeba, ...): the page's CSS and its scripts
+    read them there, so a colour is named in one place."""
+    variables = "".join(f" --fr-{name}: {colour};" for name, colour in style.CSS_COLOURS.items())
+    return f":root {{{variables} --fr-font: {style.FONT}; }}\n"
+
+
 def page_css() -> str:
-    """page.css, after the figures' colours as CSS variables (so a colour is named in one place)."""
-    names = {"amoeba": figures.AMOEBA, "patch": figures.PATCH, "noise": figures.NOISE, "ink": figures.INK,
-             "muted": figures.MUTED, "grid": figures.GRID, "chip": CHIP}
-    variables = "".join(f" --fr-{name}: {colour};" for name, colour in names.items())
-    return f":root {{{variables} }}\n" + (STATIC / "page.css").read_text()
+    """page.css, after the colour variables it uses."""
+    return colour_variables() + (STATIC / "page.css").read_text()
 
 
 @cache

@@ -1,7 +1,10 @@
-// The live denoising player for a gr.HTML component (js_on_load). props.value is the run's text: a first
-// line about the run ({"kind": "run", ...}), then one line per step as the server computes it (both strips
-// of the whole reel as JPEG data: URIs, t, SNR, the guess's PSNR, its place on the map, a sentence), then
-// {"kind": "done"}. The text only grows during a run, so each change brings the new lines alone.
+// The denoising player, the one renderer of a run. On the page it is a gr.HTML component's js_on_load
+// (Gradio hands it `element`, `props` and `watch`); the file section 9 exports runs this same script with
+// the run's whole text, through a bootstrap that hands it the same three names (page/export.py).
+// props.value is the run's text: a first line about the run ({"kind": "run", ...}), then one line per step
+// as the server computes it (both strips of the whole reel as JPEG data: URIs, t, SNR, the guess's PSNR,
+// its place on the map, a sentence), then {"kind": "done"}. The text only grows during a run, so each
+// change brings the new lines alone.
 //
 // Pictures are <img> elements this script owns: a step's pictures are decoded before they replace the
 // ones on show, and the title, the slider and the pictures change together, so none is ever blank or
@@ -193,11 +196,15 @@ function lanePoints(lane, upTo) {
           gx: steps.map((s) => s.at[1][0]), gy: steps.map((s) => s.at[1][1])};
 }
 
-const COLOURS = ['#f5a524', '#6cc3ff'];
+// the colours of figures/style.py, as the page's CSS variables (--fr-amoeba, ...) carry them
+const colour = (name) => getComputedStyle(element).getPropertyValue(`--fr-${name}`).trim();
 
 function drawPlots() {
   if (typeof window.Plotly === 'undefined' || !ui) return;
   const narrow = window.innerWidth < PHONE_WIDTH;
+  const ink = colour('ink'), patch = colour('patch'), grid = colour('grid'), muted = colour('muted');
+  const paper = colour('paper');
+  const laneColours = [colour('amoeba'), colour('compared')];
   const mapData = [];
   const curveData = [];
   run.lanes.forEach((_, lane) => {
@@ -205,28 +212,28 @@ function drawPlots() {
     const points = lanePoints(lane, null);
     const name = run.head.lanes.length > 1 ? ` (${run.head.lanes[lane].name})` : '';
     mapData.push({x: points.x, y: points.y, mode: 'lines+markers', name: 'x_t' + name, type: 'scatter',
-                  line: {color: COLOURS[lane], width: 1}, marker: {size: 5, color: COLOURS[lane]},
+                  line: {color: laneColours[lane], width: 1}, marker: {size: 5, color: laneColours[lane]},
                   hovertemplate: 'x_t<extra></extra>'});
     mapData.push({x: points.gx, y: points.gy, mode: 'lines+markers', name: 'x̂0' + name, type: 'scatter',
-                  line: {color: COLOURS[lane], width: 1, dash: 'dot'},
-                  marker: {size: 6, symbol: 'diamond', color: COLOURS[lane]}, hovertemplate: 'x̂0<extra></extra>'});
+                  line: {color: laneColours[lane], width: 1, dash: 'dot'},
+                  marker: {size: 6, symbol: 'diamond', color: laneColours[lane]}, hovertemplate: 'x̂0<extra></extra>'});
     curveData.push({x: points.steps.map((s) => s.t), y: points.steps.map((s) => s.psnr), mode: 'lines+markers',
-                    type: 'scatter', name: run.head.lanes[lane].name, line: {color: COLOURS[lane], width: 2},
+                    type: 'scatter', name: run.head.lanes[lane].name, line: {color: laneColours[lane], width: 2},
                     marker: {size: 4}, hovertemplate: 't = %{x}: %{y:.1f} dB<extra></extra>'});
     if (current) {
       mapData.push({x: [current.at[0][0], current.at[1][0]], y: [current.at[0][1], current.at[1][1]],
                     mode: 'lines+markers', type: 'scatter', showlegend: false, hoverinfo: 'skip',
-                    line: {color: '#ff5fa2', width: 2, dash: 'dash'},
-                    marker: {size: 13, symbol: 'circle-open', color: '#ff5fa2', line: {width: 2}}});
+                    line: {color: patch, width: 2, dash: 'dash'},
+                    marker: {size: 13, symbol: 'circle-open', color: patch, line: {width: 2}}});
       curveData.push({x: [current.t], y: [current.psnr], mode: 'markers', type: 'scatter', showlegend: false,
-                      hoverinfo: 'skip', marker: {size: 12, symbol: 'circle-open', color: '#ff5fa2', line: {width: 2}}});
+                      hoverinfo: 'skip', marker: {size: 12, symbol: 'circle-open', color: patch, line: {width: 2}}});
     }
   });
   mapData.push({x: [run.head.clip_at[0]], y: [run.head.clip_at[1]], mode: 'markers+text', type: 'scatter',
-                text: ['your clip'], textposition: 'top center', name: 'your clip', textfont: {color: '#e8e6e3'},
-                marker: {size: 15, symbol: 'star', color: '#e8e6e3'}, hovertemplate: 'your clip<extra></extra>'});
-  const axis = {gridcolor: '#2a2d35', zeroline: false, color: '#9aa0a6'};
-  const common = {paper_bgcolor: '#15171c', plot_bgcolor: '#15171c', font: {color: '#e8e6e3', size: 11},
+                text: ['your clip'], textposition: 'top center', name: 'your clip', textfont: {color: ink},
+                marker: {size: 15, symbol: 'star', color: ink}, hovertemplate: 'your clip<extra></extra>'});
+  const axis = {gridcolor: grid, zeroline: false, color: muted};
+  const common = {paper_bgcolor: paper, plot_bgcolor: paper, font: {color: ink, size: 11, family: colour('font')},
                   margin: {l: 48, r: 8, t: 34, b: 40}, height: narrow ? 280 : 320,
                   legend: {orientation: 'h', y: -0.2, font: {size: 10}}, showlegend: !narrow};
   const config = {responsive: true, displaylogo: false, displayModeBar: false};
