@@ -10,6 +10,7 @@ of keeping the clips apart in attention timed side by side.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import statistics
@@ -148,13 +149,13 @@ def cpu_bf16_figures(model, clip, t, grid: PatchGrid, *, reps: int, ddim_steps: 
 
 def page_figures(quick: bool = False) -> dict:
     """The page's denoising around the model, on the wide sample on show with the shipped prior and the
-    page's default run (warm, nothing cached between runs): `page_first_step_s`, from the /denoise handler
-    being called to its first streamed step; `page_run_over_model`, the handler's whole run (every step's
-    pictures and the video delivered) over the sampler's own DiT calls on the same clip; `page_run_bytes`,
+    page's default run (warm, nothing cached between runs): `page_first_step_s`, from the run being asked
+    for to its first step's line; `page_run_over_model`, the page's whole run (every step's pictures and
+    line, the kept run and its video) over the sampler's own DiT calls on the same clip; `page_run_bytes`,
     what the run's player text weighs."""
     from .assets import sample_file
     from .diffusion import SAMPLERS, Start, schedule_of
-    from .page import sections_model
+    from .page import denoising
     from .page.denoising import DENOISE, MODELS, WORKING_SIDE, prior_model, working_clip
     from .pixels import to_unit
 
@@ -170,20 +171,21 @@ def page_figures(quick: bool = False) -> dict:
             pass
 
     first, text = [], []
-
     on_show = {"clip": clip, "path": path}  # the page's session keeps the clip it read
+    asked = denoising.sampler_settings(steps=steps)
 
     def page_run():
         started = time.perf_counter()
-        run = sections_model.denoise_on_page(DENOISE["sampler"], steps, DENOISE["seed"], DENOISE["start"],
-                                             DENOISE["strength"], DENOISE["eta"], MODELS[0], DENOISE["compare"],
-                                             on_show, None, None)
-        updates = [next(run)]  # the page's updates: (the session's run once delivered, the player's text)
-        first.append(time.perf_counter() - started)
-        updates.extend(run)
-        kept, player = updates[-1]
-        sections_model.run_delivered(kept)  # the chips, data and video that follow it
-        text.append(player)
+        lanes = denoising.lanes_for(str(path), asked, MODELS[0], None, on_show, DENOISE["compare"])
+        updates = denoising.stream_denoising(lanes, path.name)
+        lines = [json.dumps(next(updates), separators=(",", ":"))]
+        for update in updates:
+            if isinstance(update, denoising.Run):
+                text.append(update.player)
+                continue
+            lines.append(json.dumps(update, separators=(",", ":")))  # as the page sends it
+            if len(lines) == 2:  # the run's head, then its first step
+                first.append(time.perf_counter() - started)
 
     model_s, page_s = alternate([model_only, page_run], torch.device("cpu"), 1 if quick else 5, warmup=1)
     return {"page_first_step_s": statistics.median(first[1:] or first), "page_run_over_model": page_s / model_s,

@@ -5,9 +5,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from explainer.page import layout, sections_clip, views
+from explainer.page import layout, sample_answers, views
 from explainer.page.denoising import DENOISE
 from explainer.page.reel import DEFAULTS
+from explainer.page.sections import film_reel_section, take_it_with_you_section
 
 
 def test_a_link_sets_every_setting_it_names_and_leaves_the_rest_at_the_defaults():
@@ -59,25 +60,29 @@ def test_the_page_opens_on_the_view_its_link_names(monkeypatch):
     those settings (the same answer as pressing its button with them)."""
     request = SimpleNamespace(query_params={"sample": "tall", "pt": "1", "t": "500", "start": "noise"})
     answer = layout.open_view(request)
-    clip_values, denoise_values, top = answer[:9], answer[9:16], answer[16:]
-    assert clip_values == (1, 8, 8, 0.5, 0.5, 0.3, 0, "linear", 500)
-    assert denoise_values[0] == "noise" and denoise_values[1]["visible"] is False  # strength: a clip start only
-    state, summary = top[0], top[3]
+    assert set(answer) == {*views.VIEW_SETTINGS, *film_reel_section.TOP_VIEWS}
+    clip_values = views.clip_settings(answer)
+    assert clip_values == dict(pt=1, ph=8, pw=8, centre_x=0.5, centre_y=0.5, size=0.3, shape=0, schedule="linear",
+                               t=500)
+    assert answer["start"] == "noise" and answer["strength"]["visible"] is False  # strength: a clip start only
+    state, summary = answer["reel"], answer["reel_summary"]
     assert state["path"].endswith("sample_tall.webm") and summary["patch"] == [1, 8, 8]
     assert summary["working_size"][1] > summary["working_size"][2]  # tall
-    below = layout.open_view_below(state, *clip_values)
-    assert len(top) == layout.FIRST_SECTIONS and len(below) == layout.BELOW_SECTIONS
-    assert (*top, *below) == sections_clip.open_sample("tall", *clip_values)
+    below = layout.open_view_below(state, **clip_values)
+    assert set(below) == set(film_reel_section.BELOW_VIEWS)
+    top = {name: answer[name] for name in film_reel_section.TOP_VIEWS}
+    assert {**top, **below} == film_reel_section.open_sample("tall", **clip_values)
     # a second visitor's open is the kept answer, not a new dissect
-    monkeypatch.setattr(sections_clip, "dissect", lambda *args, **kwargs: pytest.fail("dissected again"))
-    assert layout.open_view(request)[16:] == top and layout.open_view_below(state, *clip_values) == below
+    monkeypatch.setattr(sample_answers, "fresh_answer", lambda *args, **kwargs: pytest.fail("dissected again"))
+    again = layout.open_view(request)
+    assert {name: again[name] for name in top} == top and layout.open_view_below(state, **clip_values) == below
 
 
 def test_a_visitor_s_own_clip_is_never_put_behind_a_link(tmp_path):
     from explainer.assets import sample_file
 
-    values = views.clip_settings(views.DEFAULT_VIEW) + views.denoise_settings(views.DEFAULT_VIEW)
-    linked = layout.link_to_view({"path": str(sample_file("wide"))}, *values)
+    values = {setting: views.DEFAULT_VIEW[setting] for setting in views.VIEW_SETTINGS}
+    linked = take_it_with_you_section.link_to_view({"path": str(sample_file("wide"))}, **values)
     assert linked == "?sample=wide"
-    own = layout.link_to_view({"path": str(tmp_path / "holiday.mp4")}, *values)
+    own = take_it_with_you_section.link_to_view({"path": str(tmp_path / "holiday.mp4")}, **values)
     assert not own.startswith("?") and "never put behind a link" in own

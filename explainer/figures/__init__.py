@@ -10,7 +10,7 @@ weights as numpy arrays.
 from .amoeba import amoeba_tube
 from .claims import crop_claim, flicker_claim, frame_changes
 from .common import base_layout, for_phones, frame_count, image_uri, json_bytes, play_controls, to_json
-from .denoising import attention_panels, patch_picker, reel_strip, strip_columns
+from .denoising import attention_panels, attention_titles, patch_picker, reel_strip, strip_columns
 from .fitting import loss_curve, reels_side_by_side, regeneration, smooth
 from .noising import frames_grid, noising, sweep_timesteps
 from .packing import packing, packing_numbers, sample_grids
@@ -38,7 +38,8 @@ from .tokens import token_colours, token_sequence, token_story
 
 __all__ = [
     "AMOEBA", "FILM", "FONT", "GRID", "HOLE", "INK", "MAX_FIGURE_BYTES", "MUTED", "NOISE", "PAPER", "PATCH",
-    "TIME_SCALE", "amoeba_overlay", "amoeba_tube", "attention_panels", "base_layout", "crop_claim", "crop_vs_native",
+    "TIME_SCALE", "amoeba_overlay", "amoeba_tube", "attention_panels", "attention_titles", "base_layout",
+    "crop_claim", "crop_vs_native",
     "flicker_claim", "frame_changes", "filmstrip", "for_phones", "frame_count", "frames_grid", "hex_rgb", "image_uri",
     "json_bytes", "loss_curve", "noising", "overlay_scale", "packing", "packing_numbers", "palette_axis",
     "palette_of", "palette_scale", "patch_picker", "play_controls", "reel_strip", "reels_side_by_side",

@@ -22,7 +22,7 @@ from .common import (
     two_line_title,
 )
 from .reel import overlay_scale
-from .style import FILM, INK, PATCH, hex_rgb, rgba
+from .style import FILM, INK, MUTED, PATCH, hex_rgb, rgba
 
 
 def strip_columns(frames: int, height: int, width: int) -> int:
@@ -81,6 +81,16 @@ def _panel_grid(count: int, columns: int, aspect: float, width_px: float, *, gap
         xs.append([round(left, 4), round(left + panel_w, 4)])
         ys.append([round(1 - (top + picture_px) / area, 4), round(1 - top / area, 4)])
     return xs, ys, int(math.ceil(area))
+
+
+def attention_titles(*, token: int, step: int, t: int, block: int, heads: str) -> tuple[str, str]:
+    """The attention figure's title on a wide screen and on a phone: which token looks, at which step and
+    block, over which heads (the token named in the highlight colour)."""
+    name = f"<span style='color:{PATCH}'>token #{token}</span>"
+    note = f"<span style='font-size:11px;color:{MUTED}'>{heads}, over the guess x̂0 · brighter = more attention</span>"
+    wide = f"where {name} looks at step {step} (t = {t}), block {block}<br>{note}"
+    phone = f"where {name} looks<br>at step {step} (t = {t}), block {block}<br>{note.replace(' · ', '<br>')}"
+    return wide, phone
 
 
 def attention_panels(frames: np.ndarray, weights: np.ndarray, patch, cell: tuple[int, int, int],

@@ -1,10 +1,10 @@
-"""Section 6, Denoising: the DiT's reverse process on the clip's patches, and where one token looks."""
+"""Denoising: the DiT's reverse process on the clip's patches, streamed step by step and kept as one `Run`,
+and where one token looks in it."""
 from __future__ import annotations
 
-import threading
+import json
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -14,19 +14,20 @@ from .. import figures
 from ..assets import SAMPLES
 from ..clip import Clip
 from ..device import pick_device
+from ..diffusion import SAMPLERS, options_for
 from ..dit import dit_default
 from ..errors import ExplainerError
-from ..patches import PatchGrid, fit_size
-from ..pixels import to_pixels
+from ..patches import PatchGrid, fit_size, padded_grid
 from ..trajectory import (
+    STARTS,
     PathMap,
+    RunSettings,
     Shown,
     Trajectory,
     attention_map,
     change_between,
     collect,
     denoise_steps,
-    run_settings,
     write_trajectory_video,
 )
 from ..weights import load_prior, training_minutes_by_data
@@ -35,7 +36,7 @@ from .common import chips, fact
 
 # the first run starts from the visitor's own clip noised part-way, so it ends in something they recognise
 DENOISE = dict(sampler="ddim", steps=50, seed=0, start="clip", strength=0.4, eta=0.0, compare="none")
-STARTS = [("your clip, noised", "clip"), ("pure noise", "noise")]
+START_LABELS = {"clip": "your clip, noised", "noise": "pure noise"}  # each of trajectory.STARTS on screen
 MODELS = ["prior", "fitted to your clip"]
 MAX_STEPS = 50
 WORKING_SIDE = 128       # the clip's working size in sections 1-6 (load_clip's default)
@@ -52,7 +53,7 @@ def prior_model():
 
 
 def prior_note() -> str:
-    """How the prior was made, from its own card: "trained 255 min, 78 of them on real footage"."""
+    """How the prior was made, from its own card: the minutes it trained, and how many on real footage."""
     minutes = training_minutes_by_data(load_prior(str(pick_device()))[1])
     if not minutes["footage"]:
         return f"trained {minutes['procedural']:.0f} min on made-up clips"
@@ -67,16 +68,17 @@ def model_for(choice, fitted: dict | None) -> tuple:
     if choice != MODELS[1]:
         raise ExplainerError(f"The model is {MODELS[0]!r} or {MODELS[1]!r}, not {choice!r}.")
     if not fitted:
-        raise ExplainerError("Fit the DiT to your clip first (section 7), or choose the prior.")
+        raise ExplainerError("Fit the DiT to your clip first (Fit the DiT to your clip), or choose the prior.")
     return fitted["model"], fitted["side"], f"fitted to {fitted['name']}"
 
 
-def sampler_settings(sampler, steps, seed, start, strength, eta) -> dict:
-    """The sampler's settings, checked."""
-    if sampler not in ("ddim", "ddpm"):
-        raise ExplainerError(f"The sampler is ddim or ddpm, not {sampler!r}.")
-    if start not in ("noise", "clip"):
-        raise ExplainerError(f"Start from 'noise' or from the 'clip', not {start!r}.")
+def sampler_settings(sampler=DENOISE["sampler"], steps=DENOISE["steps"], seed=DENOISE["seed"],
+                     start=DENOISE["start"], strength=DENOISE["strength"], eta=DENOISE["eta"]) -> RunSettings:
+    """The sampler's settings as the page or an API call hands them over, checked."""
+    if sampler not in SAMPLERS:
+        raise ExplainerError(f"The sampler is one of {', '.join(SAMPLERS)}, not {sampler!r}.")
+    if start not in STARTS:
+        raise ExplainerError(f"Start from one of {', '.join(map(repr, STARTS))}, not {start!r}.")
     try:
         steps, seed, strength, eta = int(steps), int(seed), float(strength), float(eta)
     except (TypeError, ValueError):
@@ -89,8 +91,8 @@ def sampler_settings(sampler, steps, seed, start, strength, eta) -> dict:
         raise ExplainerError("The strength must be above 0 and at most 1.")
     if not 0 <= eta <= 1:
         raise ExplainerError("eta must be between 0 and 1.")
-    return dict(sampler=sampler, steps=steps, seed=seed, start=start, strength=strength,
-                eta=eta if sampler == "ddim" else 0.0)
+    return RunSettings(sampler=sampler, steps=steps, seed=seed, start=start, strength=strength,
+                       eta=options_for(sampler, eta=eta).get("eta", 0.0))  # 0 for a sampler without eta
 
 
 def working_clip(path: str, side: int, reel, patch) -> Clip:
@@ -101,27 +103,6 @@ def working_clip(path: str, side: int, reel, patch) -> Clip:
             and side == WORKING_SIDE):
         return on_show
     return common.load_clip(path, frames=CLIP_FRAMES, max_side=side, patch=tuple(patch))
-
-
-# --- which run is wanted ------------------------------------------------------------------------------
-
-_TICKETS: dict[str, int] = {}  # session -> the number of its newest Denoise press
-_TICKETS_LOCK = threading.Lock()
-
-
-def new_ticket(session: str) -> int:
-    """A Denoise press: its number, which makes every older run of the same session stop at its next step."""
-    with _TICKETS_LOCK:
-        if len(_TICKETS) > 10_000:  # forget the oldest sessions
-            for stale in list(_TICKETS)[:5_000]:
-                del _TICKETS[stale]
-        _TICKETS[session] = _TICKETS.get(session, 0) + 1
-        return _TICKETS[session]
-
-
-def still_newest(session: str, ticket: int | None):
-    """Whether the run with this ticket is still its session's newest (a run without one always is)."""
-    return lambda: ticket is None or _TICKETS.get(session) == ticket
 
 
 # --- a run, streamed ---------------------------------------------------------------------------------
@@ -135,31 +116,36 @@ COMPARE = [("nothing", "none"), ("the other sampler", "sampler"), ("10 vs 50 ste
 
 @dataclass
 class Lane:
-    """One run of a page's denoising: its model, its settings and its name on screen."""
+    """One run of a page's denoising, asked for: its model, its settings and its name on screen."""
 
     model: object
     model_name: str
-    settings: dict
+    settings: RunSettings
     clip: Clip
 
     @property
     def name(self) -> str:
-        sampler = self.settings["sampler"].upper()
-        return f"{sampler} · {self.settings['steps']} steps · {self.model_name}"
+        return f"{self.settings.sampler.upper()} · {self.settings.steps} steps · {self.model_name}"
 
 
 @dataclass
-class Denoised:
-    """A finished run: what the page keeps (`run`), its data and chips, and what its video is made of."""
+class Run:
+    """A finished denoising run as the page keeps it for its later views (the chips and data, where a token
+    looks, the video, the exported player): session state, never shared."""
 
-    run: dict
-    summary: dict
-    facts: str
-    trajectory: Trajectory
-    clip: Clip
+    model: object
+    clip_name: str
+    timesteps: list[int]
+    x_t: torch.Tensor     # (S, T, H, W, C) float16: exactly what the model saw (an attention map needs it)
+    x0_hat: np.ndarray    # (S, T, H, W, 3) uint8: its guess of the clean clip at each step
+    settings: dict        # as its Trajectory records them
+    summary: dict         # the run as data (the API's answer), with the compared lane's beside it
+    facts: str            # the run in chips
+    player: str           # the player's whole text, one JSON line per step: what it showed, to export
+    video: str | None = None  # the run as a browser-playable .webm
 
 
-def lanes_for(path: str, settings: dict, model_choice, fitted: dict | None, reel: dict | None,
+def lanes_for(path: str, settings: RunSettings, model_choice, fitted: dict | None, reel: dict | None,
               compare: str = "none") -> list[Lane]:
     """The run asked for, and the run it is compared with (same clip, same noise seed, one setting changed)."""
     model, side, model_name = model_for(model_choice, fitted)
@@ -167,10 +153,10 @@ def lanes_for(path: str, settings: dict, model_choice, fitted: dict | None, reel
     if compare in (None, "", "none"):
         return lanes
     if compare == "sampler":
-        other = {**settings, "sampler": "ddpm" if settings["sampler"] == "ddim" else "ddim", "eta": 0.0}
+        other = replace(settings, sampler=next(name for name in SAMPLERS if name != settings.sampler), eta=0.0)
         return lanes + [Lane(model, model_name, other, lanes[0].clip)]
     if compare == "steps":
-        other = {**settings, "steps": 10 if settings["steps"] != 10 else 50}
+        other = replace(settings, steps=10 if settings.steps != 10 else 50)
         return lanes + [Lane(model, model_name, other, lanes[0].clip)]
     if compare == "model":  # the other model on the same working clip: both take any size of clip
         model, _, model_name = model_for(MODELS[0] if model_name != "prior" else MODELS[1], fitted)
@@ -232,14 +218,16 @@ def interleaved(runs: list):
         pending[lane] = (next(run, None), run)
 
 
-def stream_denoising(lanes: list[Lane], clip_name: str, still_wanted=lambda: True):
-    """Run the lanes, yielding each step as a line of the player's text (JSON) as soon as it is computed;
-    then the finished run (`Denoised`, of the first lane, with the others' summaries beside it). Stops
-    early, yielding nothing more, when `still_wanted()` turns false (a newer run was asked for)."""
+def stream_denoising(lanes: list[Lane], clip_name: str, still_wanted=lambda: True, *, video: bool = True):
+    """Run the lanes, yielding each step as a line of the player's text (a dict, sent as JSON) as soon as it
+    is computed; then the finished `Run` (of the first lane, with the others' summaries beside it; its video
+    written unless `video` is False). Stops early, yielding nothing more, when `still_wanted()` turns false
+    (a newer run was asked for)."""
     clip = lanes[0].clip
     frames, height, width, _ = clip.frames.shape
     columns = figures.strip_columns(frames, height, width)
-    runs = [denoise_steps(lane.model, lane.clip.frames, **lane.settings) for lane in lanes]
+    runs = [denoise_steps(lane.model, lane.clip.frames, lane.settings) for lane in lanes]
+    lines: list[dict] = []  # what the player receives, kept for the run
     kept: list[list[Shown]] = [[] for _ in lanes]
     places: list[list] = [[] for _ in lanes]  # each step's (x_t, x̂0) on the map
     seconds = [0.0 for _ in lanes]
@@ -247,7 +235,8 @@ def stream_denoising(lanes: list[Lane], clip_name: str, still_wanted=lambda: Tru
 
     def line_of(lane: int, shown: Shown, before: Shown | None) -> dict:
         places[lane].append((path_map.place(shown.x_t), path_map.place(shown.x0_hat)))
-        return step_line(lane, shown, before, places[lane][-1], columns)
+        lines.append(step_line(lane, shown, before, places[lane][-1], columns))
+        return lines[-1]
 
     clock = time.perf_counter()
     for lane, shown in interleaved(runs):
@@ -260,42 +249,34 @@ def stream_denoising(lanes: list[Lane], clip_name: str, still_wanted=lambda: Tru
         kept[lane].append(shown)
         if path_map is None:
             path_map = PathMap(clip.frames, shown.x_t)
-            start = ("pure noise" if lanes[0].settings["start"] == "noise"
+            start = ("pure noise" if lanes[0].settings.start == "noise"
                      else f"your clip, noised to t = {shown.t}")
-            yield {"kind": "run", "clip": clip_name, "frames": frames, "height": height, "width": width,
-                   "columns": columns, "gap": 2, "start": start, "clip_at": [round(v, 4) for v in path_map.clip],
-                   "lanes": [{"name": lane.name, "total": lane.settings["steps"]} for lane in lanes]}
+            lines.append({"kind": "run", "clip": clip_name, "frames": frames, "height": height, "width": width,
+                          "columns": columns, "gap": 2, "start": start,
+                          "clip_at": [round(v, 4) for v in path_map.clip],
+                          "lanes": [{"name": lane.name, "total": lane.settings.steps} for lane in lanes]})
+            yield lines[-1]
         yield line_of(lane, shown, before)
         clock = time.perf_counter()
-    trajectories = [collect(shown, run_settings(**lane.settings)) for shown, lane in zip(kept, lanes)]
+    trajectories = [collect(shown, lane.settings) for shown, lane in zip(kept, lanes)]
     summaries = [run_summary(trajectory, lane.clip, clip_name, lane.model_name, spent)
                  for trajectory, lane, spent in zip(trajectories, lanes, seconds)]
     summary = summaries[0] if len(lanes) == 1 else {**summaries[0], "compared_with": summaries[1]}
-    yield {"kind": "done", "seconds": round(sum(seconds), 2),
-           "final_at": [round(v, 4) for v in path_map.place(trajectories[0].final)]}
-    run = keep_run(trajectories[0], lanes[0].model, clip_name)
-    run["map"] = {"x_t": [noisy for noisy, _ in places[0]], "x0_hat": [guess for _, guess in places[0]],
-                  "final": path_map.place(trajectories[0].final), "clip": path_map.clip}
-    yield Denoised(run, summary, run_facts(summary), trajectories[0], lanes[0].clip)
+    lines.append({"kind": "done", "seconds": round(sum(seconds), 2),
+                  "final_at": [round(v, 4) for v in path_map.place(trajectories[0].final)]})
+    yield lines[-1]
+    player = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
+    run = keep_run(trajectories[0], lanes[0].model, clip_name, summary=summary, player=player)
+    if video:
+        run.video = run_video(trajectories[0], lanes[0].clip)
+    yield run
 
 
-def keep_run(trajectory: Trajectory, model, name: str) -> dict:
+def keep_run(trajectory: Trajectory, model, clip_name: str, *, summary: dict, player: str = "") -> Run:
     """What the page keeps of a run for its later views: every x_t as float16 (an attention map needs the
-    exact noisy input, not its clipped pixels) and every guess x̂0 as pixels. Session state, not shared."""
-    return {"model": model, "name": name, "timesteps": list(trajectory.timesteps),
-            "latents": torch.stack([latent.half() for latent in trajectory.latents]), "x0_hat": trajectory.x0_hat,
-            "snr": list(trajectory.snr), "psnr_db": list(trajectory.psnr_db), "settings": dict(trajectory.settings)}
-
-
-def denoising_figure(run: dict) -> str:
-    """A kept run as one Plotly figure to take away: the middle frame step by step (x_t | x̂0) beside its
-    map (made when asked for, not at every run)."""
-    x_t = to_pixels(run["latents"].float())
-    middle = x_t.shape[1] // 2
-    start = "pure noise" if run["settings"]["start"] == "noise" else f"your clip at t = {run['timesteps'][0]}"
-    fig = figures.denoising_within_budget(x_t[:, middle], run["x0_hat"][:, middle], run["timesteps"], run["snr"],
-                                          run["map"], run["psnr_db"], start=start)
-    return figures.to_json(fig)
+    exact noisy input, not its rounded pixels) and every guess x̂0 as pixels; not the pictures of x_t."""
+    return Run(model, clip_name, list(trajectory.timesteps), torch.stack([x.half() for x in trajectory.x_t_float]),
+               trajectory.x0_hat, dict(trajectory.settings), summary, run_facts(summary), player)
 
 
 def run_summary(trajectory: Trajectory, clip, name: str, model_name: str, seconds: float) -> dict:
@@ -323,18 +304,11 @@ def run_facts(summary: dict) -> str:
         fact("last guess x̂0", f"{psnr[-1]:.1f} dB", f"vs your clip (first {psnr[0]:.1f} dB)", "fr-key")])
 
 
-def run_denoising(path: str, settings: dict, model_choice, fitted: dict | None, reel: dict | None,
-                  compare: str = "none") -> Denoised:
-    """Denoise the clip at `path` with the model chosen and `settings` (see `sampler_settings`) to the end."""
-    *_, done = stream_denoising(lanes_for(path, settings, model_choice, fitted, reel, compare), Path(path).name)
-    return done
-
-
-def run_video(denoised: Denoised) -> str:
+def run_video(trajectory: Trajectory, clip: Clip) -> str:
     """The run as a browser-playable video (x_t | x̂0, a step a frame), in this request's own folder, at the
     working size (the page enlarges it with crisp pixels; small clips are doubled)."""
-    scale = 1 if denoised.clip.frames.shape[2] >= 96 else 2
-    path = write_trajectory_video(denoised.trajectory, common.request_folder() / "denoising.webm", scale=scale)
+    scale = 1 if clip.frames.shape[2] >= 96 else 2
+    path = write_trajectory_video(trajectory, common.request_folder() / "denoising.webm", scale=scale)
     return str(path)
 
 
@@ -369,22 +343,20 @@ def first_attention_choices() -> AttentionChoices:
     except ExplainerError:
         config = dit_default()
     _, _, height, width, _, _ = SAMPLES[DEFAULT_SAMPLE]
-    pt, ph, pw = config.patch
-    height, width = fit_size(height, width, WORKING_SIDE, ph, pw)
-    grid = PatchGrid(CLIP_FRAMES + -CLIP_FRAMES % pt, height, width, config.patch)
+    _, ph, pw = config.patch
+    grid = padded_grid(CLIP_FRAMES, *fit_size(height, width, WORKING_SIDE, ph, pw), config.patch)
     return attention_choices(DENOISE["steps"], config.depth, config.heads, grid)
 
 
-def run_grid(run: dict) -> PatchGrid:
-    return run["model"].grid(*run["x0_hat"].shape[1:4])
+def run_grid(run: Run) -> PatchGrid:
+    return run.model.grid(*run.x0_hat.shape[1:4])
 
 
-def run_attention_choices(run: dict) -> AttentionChoices:
-    model = run["model"]
-    return attention_choices(len(run["timesteps"]), len(model.blocks), model.config.heads, run_grid(run))
+def run_attention_choices(run: Run) -> AttentionChoices:
+    return attention_choices(len(run.timesteps), len(run.model.blocks), run.model.config.heads, run_grid(run))
 
 
-def _run_of(run: dict | None) -> dict:
+def _run_of(run: Run | None) -> Run:
     if not run:
         raise ExplainerError("Press Denoise first: attention is read from a denoising run.")
     return run
@@ -393,29 +365,24 @@ def _run_of(run: dict | None) -> dict:
 def attention_view(run, step, block, head, token) -> tuple[str, np.ndarray]:
     """Where token `token` looks at sampler step `step` in block `block` (both counted from 1), for one
     head or the mean of them: (figure JSON, the clickable frame of the token's time slice)."""
-    model, grid = _run_of(run)["model"], run_grid(run)
+    model, grid = _run_of(run).model, run_grid(run)
     try:
         step, block, token = int(step), int(block), int(token)
     except (TypeError, ValueError):
         raise ExplainerError("Step, block and token are whole numbers.") from None
-    if not (1 <= step <= len(run["timesteps"]) and 1 <= block <= len(model.blocks) and 0 <= token < grid.tokens):
-        raise ExplainerError(f"This run has steps 1-{len(run['timesteps'])}, blocks 1-{len(model.blocks)} and "
+    if not (1 <= step <= len(run.timesteps) and 1 <= block <= len(model.blocks) and 0 <= token < grid.tokens):
+        raise ExplainerError(f"This run has steps 1-{len(run.timesteps)}, blocks 1-{len(model.blocks)} and "
                              f"tokens 0-{grid.tokens - 1}.")
     heads = model.config.heads
     if str(head) not in ["mean"] + [str(n) for n in range(1, heads + 1)]:
         raise ExplainerError(f"Heads: 'mean' or a head from 1 to {heads}.")
-    t = run["timesteps"][step - 1]
-    one_step = Trajectory([t], None, None, None, [], latents=[run["latents"][step - 1].float()])
-    weights = attention_map(model, one_step, 0, block - 1, token)  # (heads, gt, gh, gw)
+    t = run.timesteps[step - 1]
+    weights = attention_map(model, run.x_t[step - 1], t, block - 1, token)  # (heads, gt, gh, gw)
     looks = weights.mean(0) if str(head) == "mean" else weights[int(head) - 1]  # (gt, gh, gw)
     it, ih, iw = grid.index(token)
-    frames = run["x0_hat"][step - 1][::grid.patch[0]]  # the first frame of every time slice of the guess
+    frames = run.x0_hat[step - 1][::grid.patch[0]]  # the first frame of every time slice of the guess
     heads_name = f"the mean of its {heads} heads" if str(head) == "mean" else f"head {head}"
-    name = f"<span style='color:{figures.PATCH}'>token #{token}</span>"
-    note = (f"<span style='font-size:11px;color:{figures.MUTED}'>{heads_name}, over the guess x̂0 · "
-            "brighter = more attention</span>")
-    title = f"where {name} looks at step {step} (t = {t}), block {block}<br>{note}"
-    phone_title = f"where {name} looks<br>at step {step} (t = {t}), block {block}<br>{note.replace(' · ', '<br>')}"
+    title, phone_title = figures.attention_titles(token=token, step=step, t=t, block=block, heads=heads_name)
     fig = figures.attention_panels(frames, looks, grid.patch, (it, ih, iw), title, phone_title=phone_title)
     return figures.to_json(fig), figures.patch_picker(frames[it], grid.patch, (ih, iw))
 

@@ -22,24 +22,26 @@ from ..weights import load_prior
 from . import common
 from .common import chips, fact
 
-DEFAULTS = dict(pt=2, ph=8, pw=8, centre_x=0.5, centre_y=0.5, size=0.3, seed=0, schedule="linear", t=250)
+TUBELETS = {"pt": [1, 2, 4], "ph": [4, 8, 16], "pw": [4, 8, 16]}  # the tubelet sizes the page offers
+DEFAULTS = dict(pt=2, ph=8, pw=8, centre_x=0.5, centre_y=0.5, size=0.3, shape=0, schedule="linear", t=250)
 NOISE_FRAMES = 4      # frames of the clip shown noised
 NOISE_SEED = 0
 
 
 @dataclass(frozen=True)
 class Amoeba:
-    """Where the amoeba sits: its centre as fractions of the frame, its size, and the seed of its shape."""
+    """Where the amoeba sits: its centre as fractions of the frame, its size, and its shape (the seed that
+    draws its outline)."""
 
     centre_x: float = DEFAULTS["centre_x"]
     centre_y: float = DEFAULTS["centre_y"]
     size: float = DEFAULTS["size"]
-    seed: int = DEFAULTS["seed"]
+    shape: int = DEFAULTS["shape"]
 
     @classmethod
-    def of(cls, centre_x, centre_y, size, seed) -> Amoeba:
+    def of(cls, centre_x, centre_y, size, shape) -> Amoeba:
         """From the page's controls (which may hand over strings or floats)."""
-        return cls(float(centre_x), float(centre_y), float(size), int(seed))
+        return cls(float(centre_x), float(centre_y), float(size), int(shape))
 
 
 # --- 1. The film reel --------------------------------------------------------------------------------
@@ -94,7 +96,7 @@ def show_reel(clip, name: str) -> tuple[np.ndarray, str, dict]:
 def amoeba_of(clip, amoeba: Amoeba) -> np.ndarray:
     """The amoeba mask on the working frame (never empty: at least the pixel under its centre)."""
     _, height, width, _ = clip.frames.shape
-    mask = amoeba_mask(height, width, (amoeba.centre_x, amoeba.centre_y), amoeba.size, amoeba.seed)
+    mask = amoeba_mask(height, width, (amoeba.centre_x, amoeba.centre_y), amoeba.size, amoeba.shape)
     if not mask.any():
         mask[min(height - 1, int(amoeba.centre_y * height)), min(width - 1, int(amoeba.centre_x * width))] = True
     return mask

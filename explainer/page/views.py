@@ -2,7 +2,9 @@
 page opens and written by "link to this view". Only the bundled samples go behind a link: a visitor's own
 clip is theirs and never leaves their session.
 
-Names as on screen: `x`, `y`, `size` and `shape` place the amoeba; `seed` is the denoising noise seed.
+Names as on screen: `x`, `y`, `size` and `shape` place the amoeba; `seed` is the denoising noise seed. Each
+setting is named as the component that holds it (`centre_x`, `noise_seed`), so a view is read from the page
+and written back to it by name.
 """
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from ..assets import SAMPLES, sample_file
+from ..diffusion import SAMPLERS, SCHEDULES
+from ..trajectory import STARTS
 from .denoising import COMPARE, DEFAULT_SAMPLE, DENOISE, MAX_STEPS
-from .reel import DEFAULTS
+from .reel import DEFAULTS, TUBELETS
 
 
 def _choice(options):
@@ -32,21 +36,20 @@ def _number(kind, low, high):
     return read
 
 
-# query name -> (setting, reader, default): the order of the settings on the page
+# query name -> (setting, reader, default): the order of the settings on the page. The schedules, starts
+# and samplers are read from their registries as they are when a link is read, so whatever they hold is offered
 PARAMETERS = {
     "sample": ("sample", _choice(list(SAMPLES)), DEFAULT_SAMPLE),
-    "pt": ("pt", _choice([1, 2, 4]), DEFAULTS["pt"]),
-    "ph": ("ph", _choice([4, 8, 16]), DEFAULTS["ph"]),
-    "pw": ("pw", _choice([4, 8, 16]), DEFAULTS["pw"]),
+    **{name: (name, _choice(choices), DEFAULTS[name]) for name, choices in TUBELETS.items()},
     "x": ("centre_x", _number(float, 0, 1), DEFAULTS["centre_x"]),
     "y": ("centre_y", _number(float, 0, 1), DEFAULTS["centre_y"]),
     "size": ("size", _number(float, 0.05, 0.6), DEFAULTS["size"]),
-    "shape": ("seed", _number(int, 0, 99), DEFAULTS["seed"]),
-    "schedule": ("schedule", _choice(["linear", "cosine"]), DEFAULTS["schedule"]),
+    "shape": ("shape", _number(int, 0, 99), DEFAULTS["shape"]),
+    "schedule": ("schedule", _choice(SCHEDULES), DEFAULTS["schedule"]),
     "t": ("t", _number(int, 0, 999), DEFAULTS["t"]),
-    "start": ("start", _choice(["clip", "noise"]), DENOISE["start"]),
+    "start": ("start", _choice(STARTS), DENOISE["start"]),
     "strength": ("strength", _number(float, 0.05, 1.0), DENOISE["strength"]),
-    "sampler": ("sampler", _choice(["ddim", "ddpm"]), DENOISE["sampler"]),
+    "sampler": ("sampler", _choice(SAMPLERS), DENOISE["sampler"]),
     "steps": ("steps", _number(int, 2, MAX_STEPS), DENOISE["steps"]),
     "eta": ("eta", _number(float, 0, 1), DENOISE["eta"]),
     "seed": ("noise_seed", _number(int, 0, 2**32 - 1), DENOISE["seed"]),
@@ -55,18 +58,13 @@ PARAMETERS = {
 
 
 DEFAULT_VIEW = {setting: default for setting, _, default in PARAMETERS.values()}
-CLIP_SETTINGS = ("pt", "ph", "pw", "centre_x", "centre_y", "size", "seed", "schedule", "t")  # dissect's order
-DENOISE_SETTINGS = ("start", "strength", "sampler", "steps", "eta", "noise_seed", "compare")  # section 6's order
+VIEW_SETTINGS = tuple(setting for setting, _, _ in PARAMETERS.values() if setting != "sample")
+CLIP_SETTINGS = VIEW_SETTINGS[:VIEW_SETTINGS.index("t") + 1]  # what a clip's pictures depend on, in the API's order
 
 
-def clip_settings(view: Mapping) -> tuple:
-    """The settings of sections 1-5 in a view, in the order the page's handlers take them."""
-    return tuple(view[setting] for setting in CLIP_SETTINGS)
-
-
-def denoise_settings(view: Mapping) -> tuple:
-    """The denoising settings of section 6 in a view, in the order of its controls."""
-    return tuple(view[setting] for setting in DENOISE_SETTINGS)
+def clip_settings(view: Mapping) -> dict:
+    """The settings a clip's pictures depend on (the tubelet, the amoeba, the noising), from a view."""
+    return {setting: view[setting] for setting in CLIP_SETTINGS}
 
 
 def view_from_query(query: Mapping[str, str]) -> tuple[dict, list[str]]:

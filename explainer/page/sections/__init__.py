@@ -1,0 +1,6 @@
+"""The page's sections, one module each, in the order `layout.SECTIONS` lists them.
+
+A section module has a `TITLE`, a `build(page, number)` that declares its components under names (and wires
+the events that touch only them, beside them), and may have a `wire(page)` for the events that reach into
+other sections, called once every section is built. Its number on the page is its place in the list.
+"""

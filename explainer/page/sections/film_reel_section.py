@@ -1,0 +1,119 @@
+"""The film reel: the clip box, the samples, what the clip is, the filmstrip. Opening a clip (an upload, a
+sample, a new tubelet size) redraws every section that shows the clip: `dissect` answers them all."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import gradio as gr
+
+from ...assets import SAMPLES, sample_file
+from .. import common, reel, sample_answers, views
+from ..adapters import CLIP_TYPES, readable_errors, section
+from ..pools import MODEL_POOL
+from ..reel import Amoeba
+from ..wiring import Page
+
+TITLE = "The film reel"
+
+# what a clip's answer fills in: the session's clip and the top of the page (this section and the amoeba
+# cut), then the sections below it
+TOP_VIEWS = ("reel", "filmstrip", "reel_facts", "reel_summary", "cut_frame", "tube")
+BELOW_VIEWS = ("volume", "patch_stats", "token_story", "token_sequence", "crop", "noise", "packing")
+CLIP_VIEWS = TOP_VIEWS + BELOW_VIEWS
+
+
+def clip_answer(path: str, name: str, settings: dict) -> dict:
+    """Every view of a clip at these settings (`views.CLIP_SETTINGS`), by name."""
+    *_, answer = clip_answers(path, name, settings)
+    return answer
+
+
+def clip_answers(path: str, name: str, settings: dict, progress=None):
+    """The views of a clip, twice: first the top of the page (so it shows at once), then every view."""
+    progress = progress or (lambda *_, **__: None)
+    amoeba = Amoeba.of(settings["centre_x"], settings["centre_y"], settings["size"], settings["shape"])
+    progress(0.05, desc="Reading the clip")
+    clip = reel.open_clip(path, (settings["pt"], settings["ph"], settings["pw"]))
+    filmstrip, facts, summary = reel.show_reel(clip, name)
+    cut_frame, tube = reel.show_cut(clip, amoeba)
+    top = dict(reel={"path": path, "clip": clip}, filmstrip=filmstrip, reel_facts=facts, reel_summary=summary,
+               cut_frame=cut_frame, tube=tube)
+    yield top
+    progress(0.5, desc="Cutting spacetime patches")
+    volume, stats, story, sequence = reel.show_tubelet(clip, amoeba)
+    progress(0.8, desc="Noising")
+    yield {**top, "volume": volume, "patch_stats": stats, "token_story": story, "token_sequence": sequence,
+           "crop": reel.show_crop(clip), "noise": reel.show_noise(clip, settings["schedule"], settings["t"]),
+           "packing": reel.show_packing(clip, name)}
+
+
+def dissect(clip_file, progress=gr.Progress(), **settings):
+    """A clip file -> every section's pictures: the reel, the amoeba cut, the patches, the tokens, the noise,
+    and the clip packed with others (Patch n' Pack). Settings not given take the page's defaults.
+
+    Yields twice: first the reel and the amoeba cut (so the page shows them at once; the later sections
+    keep what they showed), then everything; an API call gets the second, complete answer."""
+    with readable_errors():
+        path = common.clip_path(clip_file)
+        yield from clip_answers(path, Path(path).name, views.clip_settings({**views.DEFAULT_VIEW, **settings}),
+                                progress)
+
+
+def repatch(reel_state, progress=gr.Progress(), **settings):
+    """The clip on show, cut again with another tubelet size (the working size re-fits to it)."""
+    with readable_errors():
+        path = common.source_path(None, reel_state)
+    yield from dissect(path, progress=progress, **settings)
+
+
+def sample_views(name: str, settings: dict) -> dict:
+    """Every view of a bundled sample at these settings (what `sample_answers` keeps and ships)."""
+    path = sample_file(name)
+    return clip_answer(str(path), path.name, settings)
+
+
+sample_answers.register(sample_views)
+
+
+def open_sample(name: str, progress=gr.Progress(), **settings):
+    """A bundled sample, dissected (once per setting: every visitor starts on the same sample)."""
+    with readable_errors():
+        return sample_answers.sample_answer(name, views.clip_settings({**views.DEFAULT_VIEW, **settings}))
+
+
+def build(page: Page, number: int) -> None:
+    with gr.Column(elem_classes="fr-section"):
+        section(number, TITLE,
+                "A video is a reel of frames. The explainer samples 16 of them evenly across your clip "
+                "and shrinks them to a small working size, keeping the frame's own shape: no cropping. "
+                "Drop in any clip (mp4, webm, mov, avi, mkv, gif, or a still photo) or pick a sample.")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=280):
+                page.add(clip_file=gr.File(label="Drop your clip here", file_types=CLIP_TYPES, type="filepath",
+                                           height=120, elem_id="clip-file"))
+                with gr.Row(elem_classes="fr-samples"):
+                    for name in SAMPLES:
+                        page.add(**{f"sample_{name}": gr.Button(f"{name} sample", size="sm",
+                                                                elem_id=f"sample-{name}")})
+            with gr.Column(scale=2, min_width=300):
+                page.add(reel_facts=gr.HTML("<div class='fr-empty'>Loading the sample clip…</div>",
+                                            elem_id="facts", label="what the clip is (chips)"))
+        page.add(filmstrip=gr.Image(label="The reel: the sampled frames, their times in the clip on the edge",
+                                    interactive=False, format="png", elem_classes="fr-reel",
+                                    elem_id="filmstrip", buttons=["download", "fullscreen"]))
+        with gr.Accordion("The numbers, as data", open=False):
+            page.add(reel_summary=gr.JSON(label="What the clip became", elem_id="summary"))
+
+
+def wire(page: Page) -> None:
+    """Opening a clip (an upload, a sample, the page loading) or changing the tubelet redraws the clip's views."""
+    opened = page.on(page["clip_file"].upload, dissect, inputs=["clip_file"], settings=views.CLIP_SETTINGS,
+                     outputs=CLIP_VIEWS, api_name="dissect", concurrency_id=MODEL_POOL)
+    opened.then(lambda: None, None, page["clip_file"], api_visibility="private")  # ready for the next clip
+    for name in SAMPLES:
+        page.on(page[f"sample_{name}"].click, functools.partial(open_sample, name), settings=views.CLIP_SETTINGS,
+                outputs=CLIP_VIEWS, api_name=f"sample_{name}", concurrency_id=MODEL_POOL)
+    page.on([page[name].input for name in ("pt", "ph", "pw")], repatch, inputs=["reel"],
+            settings=views.CLIP_SETTINGS, outputs=CLIP_VIEWS, api_name="patches", concurrency_id=MODEL_POOL)
+
