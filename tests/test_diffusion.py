@@ -138,9 +138,43 @@ def test_snr_falls_as_noise_rises():
 
 def test_the_dit_drives_a_sampler():
     model = build_dit("tiny")
-    steps = list(diffusion.ddim(model, diffusion.get_schedule("linear"), diffusion.Start.noise((1, 2, 16, 24, 3)), steps=4))
+    start = diffusion.Start.noise((1, 2, 16, 24, 3))
+    steps = list(diffusion.ddim(model, diffusion.get_schedule("linear"), start, steps=4))
     assert len(steps) == 4 and steps[-1].x_next.shape == (1, 2, 16, 24, 3)
     assert torch.equal(steps[-1].x_next, torch.zeros(1, 2, 16, 24, 3))  # an untrained DiT predicts 0
+
+
+def test_a_schedule_or_a_sampler_added_to_its_registry_is_offered_by_the_links_and_the_command_line(monkeypatch):
+    """Adding a schedule is one function and one line of SCHEDULES (a sampler: of SAMPLERS); the link
+    parser and the command line then offer it (and the page's radios: the test after this one)."""
+    from explainer.cli import build_parser
+    from explainer.page.views import view_from_query
+
+    def steep_schedule(steps: int = 1000) -> diffusion.Schedule:
+        return diffusion.Schedule("steep", torch.linspace(1e-3, 0.05, steps, dtype=torch.float64))
+
+    monkeypatch.setitem(diffusion.SCHEDULES, "steep", steep_schedule)
+    monkeypatch.setitem(diffusion.SAMPLERS, "greedy", diffusion.ddim)
+    view, ignored = view_from_query({"schedule": "steep", "sampler": "greedy"})
+    assert (view["schedule"], view["sampler"], ignored) == ("steep", "greedy", [])
+    args = build_parser().parse_args(["train", "--schedule", "steep"])
+    assert args.schedule == "steep" and diffusion.get_schedule(args.schedule).name == "steep"
+    assert build_parser().parse_args(["denoise", "clip.mp4", "--sampler", "greedy"]).sampler == "greedy"
+    monkeypatch.delitem(diffusion.SCHEDULES, "steep")
+    assert view_from_query({"schedule": "steep"})[0]["schedule"] == "linear"  # gone again: the default
+
+
+def test_the_page_offers_a_schedule_and_a_sampler_added_to_their_registries(monkeypatch):
+    gr = pytest.importorskip("gradio")
+    from explainer import page
+
+    monkeypatch.setitem(diffusion.SCHEDULES, "steep", diffusion.linear_schedule)
+    monkeypatch.setitem(diffusion.SAMPLERS, "greedy", diffusion.ddim)
+    demo = page.build_demo()
+    offered = {block.label: [value for _, value in block.choices] for block in demo.blocks.values()
+               if isinstance(block, gr.Radio)}
+    assert offered["schedule"] == list(diffusion.SCHEDULES) and "steep" in offered["schedule"]
+    assert offered["sampler"] == list(diffusion.SAMPLERS) and "greedy" in offered["sampler"]
 
 
 def test_the_path_map_places_the_clip_up_and_the_starting_noise_across():
