@@ -14,7 +14,7 @@ from .. import figures
 from ..assets import SAMPLES
 from ..clip import Clip
 from ..device import pick_device
-from ..diffusion import SAMPLERS, options_for
+from ..diffusion import SAMPLERS, options_for, sampler_takes
 from ..dit import dit_default
 from ..errors import ExplainerError
 from ..patches import PatchGrid, fit_size, padded_grid
@@ -291,7 +291,8 @@ def run_summary(trajectory: Trajectory, clip, name: str, model_name: str, second
 def run_facts(summary: dict) -> str:
     """The run in chips: which model, from where, how long, how close the last guess came to the clip."""
     frames, height, width = summary["working_size"]
-    sampler = summary["sampler"].upper() + (f", η = {summary['eta']:g}" if summary["sampler"] == "ddim" else "")
+    takes_eta = sampler_takes(summary["sampler"], "eta")
+    sampler = summary["sampler"].upper() + (f", η = {summary['eta']:g}" if takes_eta else "")
     start = ("pure noise" if summary["start"] == "noise" else f"your clip, strength {summary['strength']:g}")
     psnr = summary["x0_hat_psnr_db"]
     return chips([
