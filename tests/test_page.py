@@ -228,7 +228,8 @@ def test_denoise_returns_a_playable_video_and_the_same_seed_gives_the_same_run(c
     text = open(path, encoding="utf-8").read()
     # the player itself with this run's text (tests/test_export.py opens such a file in Chromium)
     assert text.startswith("<!DOCTYPE html>") and "<title>Film Reel" in text and 'id="fr-run"' in text
-    assert '"index":7' in text and '<script src="http' not in text and len(text) > 3_000_000  # plotly.js inside: it works offline
+    assert '\\"index\\":7,' in text  # the run's last step, as JSON inside a JSON string
+    assert '<script src="http' not in text and len(text) > 3_000_000  # plotly.js inside: it works offline
 
 
 @pytest.fixture(scope="module")
