@@ -3,8 +3,9 @@
 - Eight visitors (by default) open the page at the same moment, again and again: each makes the API call
   the page makes on load (/load_sample, every section of the bundled sample), timed from the call to the
   last byte of its answer, queue included (read as bytes, not parsed: the server's time, not a
-  client's). The p50, p95 and worst of all of them, and the same for the first round
-  after the server started (the samples' answers may still be being worked out).
+  client's). The p50, p95 and worst of all of them, and the p95 of the first round after the server
+  started: the visitors a fresh server meets first, answered from the samples' shipped answers
+  (assets/answers/, read at start) or, where none shipped, while they are being worked out.
 - In headless Chromium (when playwright and chromium are installed), a fresh visitor's open to the
   first figure drawn (the amoeba cut's animation), and to the Gradio shell (the first section's facts).
 
