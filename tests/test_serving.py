@@ -5,10 +5,12 @@ Eight visitors at once each get their own clip's answer while the model pool run
 flood past the queue bound is told to try again; odd uploads work and bad ones get a readable message
 after which the page keeps working; a 1080p minute-long upload stays under 1.5 GB of server memory;
 temporary files go; the server serves no file outside its assets and cache, binds loopback by default,
-loads the model once, and reads weights with safetensors only.
+loads the model once, reads weights with safetensors only, and has the samples' shipped answers in hand
+before its first visitor.
 
 Latencies and the peak memory are printed and written to tests/screenshots/serving.json.
 """
+import inspect
 import io
 import json
 import os
@@ -470,6 +472,46 @@ def test_the_server_serves_no_file_outside_its_assets_and_cache(served, target):
         answer = httpx.get(served.url + route + path, timeout=30)
         assert answer.status_code in (403, 404), (route, path, answer.status_code)
         assert "root:" not in answer.text and "import gradio" not in answer.text
+
+
+def test_the_first_visitors_are_answered_from_the_shipped_answers(served, monkeypatch):
+    """The server reads the samples' answers at the page's default settings (assets/answers/) before it
+    takes a visitor: opening the page on any sample works nothing out."""
+    from explainer.page import sample_answers
+
+    defaults = sample_answers.default_settings()
+    assert all(sample_answers._key(name, defaults) in sample_answers._shipped for name in page.SAMPLES)
+
+    def never(name, settings):
+        raise AssertionError(f"the {name} sample was worked out while a visitor waited")
+
+    monkeypatch.setattr(sample_answers, "_compute", never)
+    for name in page.SAMPLES:  # what a link to any sample opens on
+        sample_answers.sample_answer(name, defaults)
+    event, outputs = call_raw(served.url, "load_sample", [])
+    assert event == "complete", outputs
+
+
+def test_the_shipped_answers_are_read_before_the_server_takes_a_visitor(monkeypatch):
+    """`serve.start` has every sample's shipped answer in hand when it launches the server, not later on
+    a thread of its own that a first visitor could overtake."""
+    import gradio as gr
+    from gradio.blocks import BlocksConfig
+
+    from explainer.page import sample_answers
+
+    monkeypatch.setattr(sample_answers, "_shipped", {})
+    monkeypatch.setenv("FILM_REEL_TEMP", str(Path(os.environ.get("TMPDIR", "/tmp")) / "film-reel-start-test"))
+    at_launch = {}
+    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **options: at_launch.update(sample_answers._shipped))
+    monkeypatch.setattr(files.Sweeper, "start", lambda self: None)
+    monkeypatch.setattr(serve, "warm_samples", lambda: None)
+    monkeypatch.setattr(BlocksConfig, "config_for_block", inspect.getattr_static(BlocksConfig, "config_for_block"))
+    with gr.Blocks() as demo:
+        gr.Markdown("a page")
+    serve.start(demo, serve.parse_args(["--port", str(free_port())]))
+    defaults = sample_answers.default_settings()
+    assert {sample_answers._key(name, defaults) for name in page.SAMPLES} <= set(at_launch)
 
 
 def test_the_page_s_own_assets_are_still_served(served):

@@ -212,10 +212,11 @@ def _read_or_say(name: str, folder: Path):
 
 
 def load_shipped(folder: Path = SHIPPED) -> list[str]:
-    """Read the shipped answers for `sample_answer`, the samples side by side (reading a clip mostly waits
-    on its decoder); the samples read. A sample with no shipped answer, or an unreadable one, is worked
-    out on demand instead."""
-    names = [name for name in SAMPLES if (Path(folder) / f"{name}.json.gz").exists()]
+    """Read the shipped answers for `sample_answer` (those not read yet), the samples side by side (reading
+    a clip mostly waits on its decoder); the samples read. A sample with no shipped answer, or an
+    unreadable one, is worked out on demand instead."""
+    read_before = {name for name, _ in _shipped}
+    names = [name for name in SAMPLES if name not in read_before and (Path(folder) / f"{name}.json.gz").exists()]
     with ThreadPoolExecutor(max(1, len(names)), thread_name_prefix="film-reel-answers") as pool:
         read = dict(zip(names, pool.map(functools.partial(_read_or_say, folder=Path(folder)), names)))
     with _dissecting:
