@@ -187,7 +187,7 @@ def start_index(steps: int, strength: float) -> int:
     return steps - max(1, min(steps, round(steps * strength)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: a clip tensor has no single truth value to compare by
 class Start:
     """Where a run begins: pure noise of `shape` (B, ...), or (SDEdit) `clip` (B, ...) in [-1, 1] noised to
     the first timestep that `strength` keeps."""
