@@ -40,6 +40,18 @@ def test_every_section_is_numbered_by_its_place_in_the_layout():
         assert f"<span class='fr-num'>{number}</span>" in heading and module.TITLE in heading
 
 
+def test_the_figures_menu_names_each_figure_with_its_section_s_number(monkeypatch):
+    monkeypatch.setattr(layout, "SECTIONS", [*layout.SECTIONS[:2], throwaway_section(), *layout.SECTIONS[2:]])
+    demo = layout.build_demo()
+    menu = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "which-figure")
+    choices = dict(menu.choices)
+    assert choices["the amoeba cut (2)"] == "tube"                   # before the new section: as it was
+    assert choices["the tubelets in the clip (4)"] == "volume"       # after it: one further down
+    assert choices["denoising and its trajectory map (7)"] == "denoising" and menu.value == "denoising"
+    assert list(choices.values()) == ["tube", "volume", "crop", "token", "sequence", "noise", "denoising",
+                                      "attention", "loss", "regeneration"]
+
+
 @pytest.mark.browser
 def test_a_section_added_in_one_line_is_on_the_page_with_its_number(monkeypatch):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -20,17 +21,18 @@ from .denoising import attention_view
 from .reel import Amoeba, show_crop, show_cut, show_noise, show_tubelet
 from .theme import PLOTLY_JS, denoise_player_js, page_css
 
-EXPORTS = {"the amoeba cut (2)": "tube", "the tubelets in the clip (3)": "volume",
-           "square crop vs native (3)": "crop", "one tubelet becomes a token (4)": "token",
-           "the token sequence (4)": "sequence", "noising (5)": "noise",
-           "denoising and its trajectory map (6)": "denoising", "where one token looks (6)": "attention",
-           "the loss curve (7)": "loss", "prior vs fitted (7)": "regeneration"}
+# every figure that leaves as a file: its short name -> its title on the page (each section says which of
+# these it shows, and the menu names each with its section's number)
+TITLES = {"tube": "the amoeba cut", "volume": "the tubelets in the clip", "crop": "square crop vs native",
+          "token": "one tubelet becomes a token", "sequence": "the token sequence", "noise": "noising",
+          "denoising": "denoising and its trajectory map", "attention": "where one token looks",
+          "loss": "the loss curve", "regeneration": "prior vs fitted"}
 
 
 @dataclass(frozen=True)
 class OnShow:
-    """What the page shows now, which an export draws again: the clip on show (`reel`) and the settings of
-    sections 2 and 5; this session's denoising `run` and the attention view's step, block, head and token;
+    """What the page shows now, which an export draws again: the clip on show (`reel`), the amoeba and the
+    noising settings; this session's denoising `run` and the attention view's step, block, head and token;
     this session's `fitted` copy."""
 
     reel: dict | None = None
@@ -46,11 +48,13 @@ class OnShow:
 
 
 def kind_of(which: str) -> str:
-    """The short name of the figure named `which` in the menu."""
-    kind = EXPORTS.get(which)
-    if kind is None:
-        raise ExplainerError(f"Pick a figure: one of {', '.join(EXPORTS)}.")
-    return kind
+    """The short name of the figure `which`: a short name itself, or its title in the menu (with or without
+    its section's number)."""
+    title = re.sub(r"\s*\(\d+\)$", "", str(which or "").strip())
+    for kind, known in TITLES.items():
+        if title in (kind, known):
+            return kind
+    raise ExplainerError(f"Pick a figure: one of {', '.join(TITLES)}.")
 
 
 def figure_json(kind: str, shown: OnShow) -> str:
@@ -58,7 +62,7 @@ def figure_json(kind: str, shown: OnShow) -> str:
     show and their settings; the later ones from this session's run and fitted copy."""
     if kind in ("loss", "regeneration"):
         if not shown.fitted:
-            raise ExplainerError("Fit the DiT to your clip first (section 7).")
+            raise ExplainerError("Fit the DiT to your clip first (in Fit the DiT to your clip).")
         return shown.fitted[kind]
     if kind == "attention":
         return attention_view(shown.run, shown.step, shown.block, shown.head, shown.token)[0]
@@ -126,7 +130,7 @@ def player_html(text: str, title: str) -> str:
 def player_text(run: dict | None) -> str:
     """The text the player received for this session's run: its lines, from the run's head to its end."""
     if not run:
-        raise ExplainerError("Press Denoise first (section 6).")
+        raise ExplainerError("Press Denoise first (in Denoising).")
     return run.player
 
 
@@ -134,8 +138,8 @@ def export_html(which: str, shown: OnShow) -> str:
     """The figure `which` as one self-contained HTML page."""
     kind = kind_of(which)
     if kind == "denoising":
-        return player_html(player_text(shown.run), which)
-    return standalone_html(figure_json(kind, shown), which)
+        return player_html(player_text(shown.run), TITLES[kind])
+    return standalone_html(figure_json(kind, shown), TITLES[kind])
 
 
 def figure_file(which: str, **on_show) -> str:

@@ -94,8 +94,7 @@ def build_demo(sections: Sequence[ModuleType] | None = None) -> gr.Blocks:
         gr.Markdown("# Film Reel\nHow a Sora-style video model sees *your* clip: cut it into spacetime "
                     "patches, read them as tokens, drown them in noise, and bring them back with a "
                     "Diffusion Transformer.", elem_classes="fr-hero")
-        page.numbers.update({section.__name__.rsplit(".", 1)[-1]: number
-                             for number, section in enumerate(sections, 1)})
+        page.sections = list(sections)
         for number, section in enumerate(sections, 1):
             section.build(page, number)
         for section in sections:

@@ -200,8 +200,8 @@ def position_code(grid: PatchGrid, width: int, token: int):
 
 
 def show_tubelet(clip, amoeba: Amoeba) -> tuple[str, str, str, str]:
-    """The tubelet under the amoeba's centre in the clip's volume (3), the cost of all tokens (3), the
-    token it becomes (4), and the sequence of tokens (4)."""
+    """The tubelet under the amoeba's centre in the clip's volume, the cost of all tokens, the token it
+    becomes, and the sequence of tokens."""
     grid = clip.grid
     mask = amoeba_of(clip, amoeba)
     token = highlighted_token(grid, amoeba)

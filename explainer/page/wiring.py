@@ -19,7 +19,7 @@ class Page:
 
     def __init__(self):
         self.views: dict[str, gr.components.Component] = {}
-        self.numbers: dict[str, int] = {}  # a section's module name -> its number on the page
+        self.sections: list = []  # the section modules, in page order: a section's number is its place here
 
     def add(self, **views) -> None:
         for name, view in views.items():

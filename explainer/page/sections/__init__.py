@@ -2,5 +2,6 @@
 
 A section module has a `TITLE`, a `build(page, number)` that declares its components under names (and wires
 the events that touch only them, beside them), and may have a `wire(page)` for the events that reach into
-other sections, called once every section is built. Its number on the page is its place in the list.
+other sections, called once every section is built; `EXPORTS` names the figures it shows that leave as
+files (`export.TITLES`). Its number on the page, and in the menu of figures, is its place in the list.
 """

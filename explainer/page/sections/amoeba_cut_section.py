@@ -10,6 +10,7 @@ from ..reel import DEFAULTS, Amoeba
 from ..wiring import Page
 
 TITLE = "The amoeba cut"
+EXPORTS = ("tube",)  # its figures that leave as files (export.TITLES)
 AMOEBA = ("centre_x", "centre_y", "size", "shape")  # the amoeba's settings, in the order of its sliders
 MOVED_VIEWS = ("cut_frame", "tube", "volume", "patch_stats", "token_story", "token_sequence")
 

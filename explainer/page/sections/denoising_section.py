@@ -18,6 +18,7 @@ from ..tickets import new_ticket, still_newest
 from ..wiring import Page
 
 TITLE = "Denoising"
+EXPORTS = ("denoising", "attention")  # its figures that leave as files (export.TITLES)
 # the run's settings: the API's parameter -> the component that holds it, in the API's order
 RUN_SETTINGS = {"sampler": "sampler", "steps": "steps", "seed": "noise_seed", "start": "start",
                 "strength": "strength", "eta": "eta", "model_choice": "model_choice", "compare": "compare"}

@@ -13,6 +13,7 @@ from ..pools import FIT_POOL
 from ..wiring import Page
 
 TITLE = "Fit the DiT to your clip"
+EXPORTS = ("loss", "regeneration")  # its figures that leave as files (export.TITLES)
 FIT_VIEWS = ("fitted", "loss", "regeneration", "fit_facts", "fit_data", "model_choice")
 
 

@@ -11,6 +11,7 @@ from ..reel import DEFAULTS
 from ..wiring import Page
 
 TITLE = "Noising"
+EXPORTS = ("noise",)  # its figures that leave as files (export.TITLES)
 
 
 def noise_clip(reel_state, schedule, t):

@@ -9,6 +9,7 @@ from ..reel import DEFAULTS, TUBELETS
 from ..wiring import Page
 
 TITLE = "Spacetime patches"
+EXPORTS = ("volume", "crop")  # its figures that leave as files (export.TITLES)
 UNITS = {"pt": "frames", "ph": "pixels", "pw": "pixels"}
 
 

@@ -13,6 +13,12 @@ FIGURE_SETTINGS = ("which", "reel", "centre_x", "centre_y", "size", "shape", "sc
                    "att_block", "att_head", "token", "fitted")
 
 
+def figure_choices(page: Page) -> list[tuple[str, str]]:
+    """Every figure the sections show that leaves as a file, in page order, named with its section's number."""
+    return [(f"{export.TITLES[kind]} ({number})", kind) for number, module in enumerate(page.sections, 1)
+            for kind in getattr(module, "EXPORTS", ())]
+
+
 def figure_html(**chosen):
     """The figure `which` as a standalone interactive HTML file."""
     with readable_errors():
@@ -52,10 +58,8 @@ def build(page: Page, number: int) -> None:
             with gr.Column(scale=3, min_width=300):
                 page["video"].render()
             with gr.Column(scale=2, min_width=260):
-                exports = export.EXPORTS
-                page.add(which=gr.Dropdown(list(exports), value=next(name for name, kind in exports.items()
-                                                                      if kind == "denoising"),
-                                           label="which figure", elem_id="which-figure"),
+                page.add(which=gr.Dropdown(figure_choices(page), value="denoising", label="which figure",
+                                           elem_id="which-figure"),
                          export_button=gr.Button("Make the HTML file", elem_id="export-button"),
                          exported=gr.File(label="the figure, as one HTML file", interactive=False, height=90,
                                           elem_id="exported", visible=False))  # shown once there is a file

@@ -7,6 +7,7 @@ from ..adapters import plotly_player, section
 from ..wiring import Page
 
 TITLE = "Tokens"
+EXPORTS = ("token", "sequence")  # its figures that leave as files (export.TITLES)
 
 
 def build(page: Page, number: int) -> None:
