@@ -11,6 +11,7 @@ from types import ModuleType
 
 import gradio as gr
 
+from ..diffusion import sampler_takes
 from . import common, views
 from .adapters import readable_errors
 from .pools import PAGE_POOL
@@ -58,7 +59,7 @@ def open_view(request: gr.Request = None) -> dict:
         answer = sample_answer(view["sample"], views.clip_settings(view))
     settings = {name: view[name] for name in views.VIEW_SETTINGS}
     settings["strength"] = gr.update(value=view["strength"], visible=view["start"] == "clip")
-    settings["eta"] = gr.update(value=view["eta"], visible=view["sampler"] == "ddim")
+    settings["eta"] = gr.update(value=view["eta"], visible=sampler_takes(view["sampler"], "eta"))
     return {**settings, **{name: answer[name] for name in TOP_VIEWS}}
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from ...diffusion import SAMPLERS
+from ...diffusion import SAMPLERS, sampler_takes
 from ...trajectory import STARTS
 from .. import common, denoising
 from ..adapters import CLIP_TYPES, plotly_player, readable_errors, section, shown
@@ -140,7 +140,7 @@ def sampler_controls(page: Page) -> None:
              compare=gr.Dropdown(COMPARE, value=DENOISE["compare"], label="compare, from the same noise, with",
                                  elem_id="compare"),
              denoise_button=gr.Button("Denoise", variant="primary", elem_id="denoise-button"))
-    page["sampler"].input(lambda name: gr.update(visible=name == "ddim"), page["sampler"], page["eta"],
+    page["sampler"].input(lambda name: gr.update(visible=sampler_takes(name, "eta")), page["sampler"], page["eta"],
                           api_visibility="private")
     page["start"].input(lambda where: gr.update(visible=where == "clip"), page["start"], page["strength"],
                         api_visibility="private")
