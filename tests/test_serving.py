@@ -39,6 +39,7 @@ from test_clip import BAD_INPUTS  # noqa: E402  (the clip reader's own bad input
 
 from explainer import clip as clip_module  # noqa: E402
 from explainer import device, files, page, scenes, serve, weights  # noqa: E402
+from explainer.page import views  # noqa: E402
 from explainer.video import write_webm  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -105,8 +106,7 @@ def call_raw(url: str, api_name: str, data: list, timeout: float = 60.0) -> tupl
 
 def dissect_inputs(file_data: dict) -> list:
     """Every input of /dissect, the plain HTTP API taking no defaults: the file, then the page's settings."""
-    return [file_data, *(page.DEFAULTS[name] for name in
-                         ("pt", "ph", "pw", "centre_x", "centre_y", "size", "seed", "schedule", "t"))]
+    return [file_data, *(page.DEFAULTS[name] for name in views.CLIP_SETTINGS)]
 
 
 def server_file(path) -> dict:
@@ -176,6 +176,7 @@ def served(tmp_path_factory):
         args = serve.parse_args(["--host", HOST, "--port", str(port), "--max-file-size", SMALL_LIMIT,
                                  "--queue-size", str(QUEUE_SIZE)])
         sweeper = serve.start(demo, args, quiet=True, **page.launch_options())
+        watch.most = 0  # the start read the samples' clips side by side (their shipped answers): no visitor's job
         url = f"http://{HOST}:{port}/"
         try:
             wait_until_up(url)
