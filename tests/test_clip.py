@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explainer.clip import even_targets, load_clip, nearest_frame
+from explainer.clip import (
+    THUMBNAIL_SIDE,
+    WindowSettings,
+    default_stride,
+    even_targets,
+    load_clip,
+    nearest_frame,
+    window_indices,
+)
 from explainer.errors import ClipError
 from explainer.patches import pad_frames
 
@@ -52,8 +60,12 @@ def test_reads_common_containers_and_samples_in_order(tmp_path, suffix, fourcc):
     assert clip.source.duration_s == pytest.approx(1.0, rel=0.05)
     columns = [square_column(f) for f in clip.frames]
     assert all(a < b for a, b in zip(columns, columns[1:])), "frames out of order"
-    # evenly spread over the whole clip, first span to last
-    assert clip.frame_indices[0] <= 2 and clip.frame_indices[-1] >= 21
+    # a window from the start, every second frame of the 24 fps source (about 10 frames a second)
+    assert clip.stride == 2 and clip.frame_indices == list(range(0, 16, 2)) and clip.window == (0, 14)
+    spread = load_clip(path, frames=8, spread=True)  # evenly over the whole clip, first span to last
+    assert spread.frame_indices[0] <= 2 and spread.frame_indices[-1] >= 21
+    columns = [square_column(f) for f in spread.frames]
+    assert all(a < b for a, b in zip(columns, columns[1:])), "frames out of order"
 
 
 def test_animated_gif_is_a_clip(tmp_path):
@@ -63,9 +75,13 @@ def test_animated_gif_is_a_clip(tmp_path):
                                     duration=50, loop=0)
     clip = load_clip(path, frames=4)
     assert clip.source.frames_decoded == 12 and clip.source.kind == "animation"
+    assert clip.source.fps == pytest.approx(20)
     assert clip.frames.shape == (4, 96, 128, 3)
+    assert clip.frame_indices == [0, 2, 4, 6] and clip.stride == 2  # 20 fps: every second frame
     columns = [square_column(f) for f in clip.frames]
     assert columns == sorted(columns)
+    expected = [int(t * 140 / 11) + 10 for t in clip.frame_indices]  # the square's centre in source pixels
+    assert np.allclose(np.array(columns) * 160 / 128, expected, atol=3)
 
 
 def test_even_targets_are_span_centres():
@@ -78,15 +94,23 @@ def test_even_targets_are_span_centres():
 
 @pytest.mark.parametrize("count, wanted", [(16, 8), (24, 8), (10, 4)])
 def test_animations_through_pillow_sample_the_frames_a_video_would(tmp_path, count, wanted):
-    """An APNG is read by Pillow, an AVI by FFmpeg; both pick the frame nearest each span's centre, ties
-    (16 frames into 8) included."""
+    """An APNG is read by Pillow, an AVI by FFmpeg: both cut the same window (24 and 25 fps: every second
+    frame, fewer when the clip is too short for it) and, spread, both pick the frame nearest each span's
+    centre, ties (16 frames into 8) included; their thumbnails are the same frames."""
     frames = moving_frames(count, 48, 64)
-    video = load_clip(write_video(tmp_path / "clip.avi", frames, "MJPG"), frames=wanted)
+    avi = write_video(tmp_path / "clip.avi", frames, "MJPG")
     apng = tmp_path / "clip.png"
     Image.fromarray(frames[0]).save(apng, save_all=True, append_images=[Image.fromarray(f) for f in frames[1:]],
                                     duration=40)
-    animation = load_clip(apng, frames=wanted)
+    video, animation = (load_clip(path, frames=wanted, thumbnails=5) for path in (avi, apng))
     assert animation.source.kind == "animation" and animation.source.frames_decoded == count
+    assert animation.source.fps == 25.0
+    expected, stride = window_indices(count, wanted, stride=2)
+    assert animation.frame_indices == video.frame_indices == expected
+    assert animation.stride == video.stride == stride
+    assert animation.thumbnail_indices == video.thumbnail_indices == [nearest_frame(t) for t in even_targets(count, 5)]
+    assert animation.thumbnails.shape == video.thumbnails.shape == (5, 48, 64, 3)
+    video, animation = (load_clip(path, frames=wanted, spread=True) for path in (avi, apng))
     assert animation.frame_indices == video.frame_indices == [nearest_frame(t) for t in even_targets(count, wanted)]
 
 
@@ -146,10 +170,11 @@ def test_phone_rotation_metadata_is_honoured(tmp_path):
     rotated = tmp_path / "rotated.mp4"
     subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(plain), "-c", "copy",
                     "-metadata:s:v:0", "rotate=90", str(rotated)], check=True)
-    clip = load_clip(rotated, frames=2)
+    clip = load_clip(rotated, frames=2, thumbnails=3)
     assert clip.source.rotation == 90
     assert (clip.source.width, clip.source.height) == (90, 160)
     assert clip.frames.shape[1:3] == (128, 72)  # portrait, as a phone shows it
+    assert clip.thumbnails.shape == (3, 64, 36, 3)  # so are its thumbnails
 
 
 # --- bad input: one error type, a readable message ------------------------------------------------
@@ -268,3 +293,149 @@ def test_real_clip(real_clip_path):
     assert clip.source.width == 320 and clip.source.height == 240 and clip.source.frames_decoded == 36
     assert clip.frames.shape == (16, 96, 128, 3)
     assert clip.frames.std() > 20
+    # 30 fps asks for every third frame; 36 frames hold 16 only every second one
+    assert clip.stride == 2 and clip.frame_indices == list(range(0, 31, 2))
+
+
+# --- the working clip is a window of consecutive frames ----------------------------------------------
+
+BITS = 9  # a frame's number, drawn as bands across the picture: up to 511 frames
+
+
+def numbered_frames(count, height=96, width=288):
+    """Frames whose number is drawn into their pixels: BITS vertical bands, white for a 1 bit, black for a
+    0, most significant bit on the left; a grey strip below moves so the clip is not a slideshow."""
+    frames = np.zeros((count, height, width, 3), np.uint8)
+    band = width // BITS
+    for n in range(count):
+        for bit in range(BITS):
+            if n >> (BITS - 1 - bit) & 1:
+                frames[n, : height * 3 // 4, bit * band:(bit + 1) * band] = 255
+        frames[n, height * 3 // 4:, (n * 5) % width:] = 128
+    return frames
+
+
+def read_numbers(frames):
+    """The number drawn into each frame (any size): the mean of each band's middle, top half."""
+    height, width = frames.shape[1:3]
+    centres = [int((bit + 0.5) * width / BITS) for bit in range(BITS)]
+    bright = frames[:, : height // 2, centres, :].mean(axis=(1, 3)) > 128  # (T, BITS)
+    return [int("".join("1" if b else "0" for b in row), 2) for row in bright]
+
+
+def write_h264(path, frames, fps=20):
+    """An H.264 mp4 with B-frames (non-reference frames the reader may skip), through PyAV's libx264."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.height, stream.width = frames.shape[1:3]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"bf": "3", "crf": "18", "preset": "veryfast", "g": "48"}
+        for picture in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.fixture(scope="module")
+def numbered_clip(tmp_path_factory):
+    """7 s at 20 fps: 140 numbered frames."""
+    return write_h264(tmp_path_factory.mktemp("numbered") / "numbered.mp4", numbered_frames(140))
+
+
+def test_frame_numbers_survive_encoding_and_resizing(numbered_clip):
+    frames = numbered_frames(140)
+    assert read_numbers(frames) == list(range(140))
+    assert read_numbers(np.stack([cv2.resize(f, (64, 21), interpolation=cv2.INTER_AREA) for f in frames])) == \
+        list(range(140))
+
+
+def test_default_stride_brings_a_clip_near_ten_frames_a_second():
+    assert [default_stride(fps) for fps in (0, -1, float("nan"), 8, 12, 15, 20, 24, 25, 29.97, 30, 50, 60)] == \
+        [1, 1, 1, 1, 1, 1, 2, 2, 2, 3, 3, 5, 6]
+
+
+def test_window_indices():
+    assert window_indices(140, 16, stride=2) == (list(range(0, 31, 2)), 2)
+    assert window_indices(140, 16, start_frame=50, stride=2) == (list(range(50, 81, 2)), 2)
+    assert window_indices(140, 16, start_frame=200, stride=2) == (list(range(109, 140, 2)), 2)  # moved back
+    assert window_indices(20, 16, stride=3) == (list(range(16)), 1)  # too short for the stride: the largest that fits
+    assert window_indices(40, 16, start_frame=5, stride=3) == (list(range(5, 36, 2)), 2)
+    assert window_indices(40, 16, start_frame=20, stride=3) == (list(range(9, 40, 2)), 2)
+    assert window_indices(10, 16, start_frame=4, stride=3) == (list(range(10)), 1)  # shorter than the window: all
+    assert window_indices(5, 1, start_frame=9, stride=3) == ([4], 3)
+
+
+def test_default_working_clip_is_sixteen_consecutive_frames_at_the_stride(numbered_clip):
+    clip = load_clip(numbered_clip)
+    assert clip.source.fps == 20 and clip.source.frames_decoded == 140
+    assert clip.stride == 2 and clip.window == (0, 30)
+    assert clip.frame_indices == list(range(0, 31, 2))
+    assert read_numbers(clip.frames) == clip.frame_indices  # the pixels are those very frames
+    assert clip.times_s == [i / 20 for i in clip.frame_indices]
+    assert clip.thumbnails is None and clip.thumbnail_indices == []
+
+
+@pytest.mark.parametrize("start, stride, expected", [(50, None, range(50, 81, 2)), (51, 1, range(51, 67)),
+                                                     (7, 3, range(7, 53, 3)), (1000, None, range(109, 140, 2)),
+                                                     (130, 1, range(124, 140)), (0, 20, range(0, 136, 9))])
+def test_the_window_moves_and_is_moved_back_to_fit(numbered_clip, start, stride, expected):
+    clip = load_clip(numbered_clip, start_frame=start, stride=stride)
+    assert clip.frame_indices == list(expected) and clip.window == (expected[0], expected[-1])
+    assert clip.stride == expected.step
+    assert read_numbers(clip.frames) == clip.frame_indices
+
+
+def test_a_window_settings_object_is_what_load_clip_takes(numbered_clip):
+    settings = WindowSettings(start_frame=40, stride=1)
+    assert load_clip(numbered_clip, **settings.as_kwargs()).frame_indices == list(range(40, 56))
+
+
+def test_thumbnails_cover_the_whole_clip_from_the_same_decode(numbered_clip):
+    clip = load_clip(numbered_clip, start_frame=60, thumbnails=12)
+    assert clip.frame_indices == list(range(60, 91, 2)) and read_numbers(clip.frames) == clip.frame_indices
+    assert clip.thumbnails.shape == (12, 21, THUMBNAIL_SIDE, 3) and clip.thumbnails.dtype == np.uint8
+    assert clip.thumbnail_indices == [nearest_frame(t) for t in even_targets(140, 12)]
+    assert clip.thumbnail_indices[0] < 140 / 12 and clip.thumbnail_indices[-1] > 140 - 140 / 12
+    assert read_numbers(clip.thumbnails) == clip.thumbnail_indices
+
+
+def test_spread_is_frames_evenly_over_the_whole_clip(numbered_clip):
+    clip = load_clip(numbered_clip, spread=True, start_frame=50, stride=1)  # start and stride unused
+    assert clip.frame_indices == [nearest_frame(t) for t in even_targets(140, 16)]
+    assert read_numbers(clip.frames) == clip.frame_indices  # the nearest frames themselves, none skipped
+    assert clip.window == (clip.frame_indices[0], clip.frame_indices[-1]) and clip.stride == 9  # the mean gap
+
+
+@pytest.mark.parametrize("count, expected_frames, expected_indices", [(10, 10, list(range(10))),
+                                                                      (9, 10, list(range(9)) + [8]),
+                                                                      (20, 16, list(range(3, 19)))])
+def test_a_short_clip_uses_every_frame_or_a_smaller_stride(tmp_path, count, expected_frames, expected_indices):
+    clip = load_clip(write_h264(tmp_path / "short.mp4", numbered_frames(count)), start_frame=3)
+    assert clip.frames.shape[0] == expected_frames  # padded to whole 2-frame tubelets
+    assert clip.frame_indices == expected_indices and clip.stride == 1
+    assert read_numbers(clip.frames) == expected_indices
+
+
+@pytest.mark.parametrize("kwargs", [{"start_frame": -1}, {"stride": 0}, {"stride": 1.5}, {"thumbnails": -2},
+                                    {"thumbnails": 1000}])
+def test_bad_window_settings_raise_readable_errors(numbered_clip, kwargs):
+    with pytest.raises(ClipError) as raised:
+        load_clip(numbered_clip, **kwargs)
+    assert str(raised.value) and len(str(raised.value)) < 200
+
+
+def test_a_still_has_one_thumbnail_and_a_one_frame_window(tmp_path):
+    path = tmp_path / "still.png"
+    Image.fromarray(moving_frames(1, 300, 200)[0]).save(path)
+    clip = load_clip(path, thumbnails=12, start_frame=5)
+    assert clip.frame_indices == [0, 0] and clip.window == (0, 0) and clip.stride == 1
+    assert clip.thumbnails.shape == (1, 64, 43, 3) and clip.thumbnail_indices == [0]
+
+
+def test_the_decode_budget_bounds_the_window(numbered_clip):
+    clip = load_clip(numbered_clip, start_frame=100, max_decode_frames=60)
+    assert clip.source.truncated and clip.source.frames_decoded == 60
+    assert clip.frame_indices == list(range(29, 60, 2))
+    assert read_numbers(clip.frames) == clip.frame_indices
