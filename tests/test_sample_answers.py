@@ -213,3 +213,15 @@ def test_a_sample_s_old_pictures_go_when_its_answer_is_saved_again(fresh_state, 
     for name in SAMPLES:
         _, (picture,) = sample_answers.read_shipped(name, folder)
         assert np.asarray(Image.open(picture)).max() == 20
+
+
+def test_one_command_writes_them(fresh_state, monkeypatch, capsys):
+    from explainer import cli
+
+    monkeypatch.setattr(sample_answers, "_compute", lambda name, settings: (np.zeros((2, 2, 3), np.uint8), name))
+    assert cli.main(["sample-answers", "--dir", str(fresh_state / "answers"), "--json"]) == 0
+    said = json.loads(capsys.readouterr().out)
+    assert sorted(said["files"]) == sorted(str(path) for path in (fresh_state / "answers").iterdir())
+    assert said["bytes"] == sum(path.stat().st_size for path in (fresh_state / "answers").iterdir())
+    _, (picture, name) = sample_answers.read_shipped("tall", fresh_state / "answers")
+    assert name == "tall" and picture.endswith(".png")
