@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .clip import load_clip
+from .clip import WindowSettings, load_clip
 from .diffusion import Start, generate, leading_timesteps, schedule_of, start_index
 from .dit import DiT
 from .errors import ExplainerError
@@ -218,15 +218,17 @@ def claim_steps(frames_uint8: np.ndarray, model: DiT, *, seconds: float = 30.0, 
 
 
 def measure_claims(path, *, model: DiT | None = None, frames: int = FRAMES, max_side: int = FIT_SIDE,
-                   **options) -> Claims:
-    """Read the clip at `path` at the working size and run `claim_steps` to the end (`model`: the shipped
-    prior when not given)."""
+                   window: WindowSettings = WindowSettings(), **options) -> Claims:
+    """Read the clip at `path` at the working size, cut by `window` (by default as the page cuts it: a
+    window of consecutive frames at its frame rate, from the start), and run `claim_steps` to the end
+    (`model`: the shipped prior when not given). The summary says which source frames it was."""
     if model is None:
         from .weights import load_prior
         model = load_prior("cpu")[0]
     check_budget(options.get("seconds", 30.0), options.get("steps"))
-    clip = load_clip(path, frames=frames, max_side=max_side, patch=model.config.patch)
+    clip = load_clip(path, frames=frames, max_side=max_side, patch=model.config.patch, **window.load_kwargs(path))
     *_, claims = claim_steps(clip.frames, model, **options)
+    claims.summary.update(window=list(clip.window), stride=clip.stride)
     return claims
 
 

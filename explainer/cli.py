@@ -29,11 +29,15 @@ def _dissect(args) -> dict:
     from .clip import load_clip
 
     started = time.perf_counter()
-    clip = load_clip(args.path, frames=args.frames, max_side=args.max_side, patch=tuple(args.patch))
+    clip = load_clip(args.path, frames=args.frames, max_side=args.max_side, patch=tuple(args.patch),
+                     **_window(args).load_kwargs(args.path))
     grid = clip.grid
     return {
         "path": str(args.path),
         "source": clip.source.as_dict(),
+        "window": list(clip.window),
+        "stride": clip.stride,
+        "frame_indices": list(clip.frame_indices),
         "frames": int(clip.frames.shape[0]),
         "height": int(clip.frames.shape[1]),
         "width": int(clip.frames.shape[2]),
@@ -50,12 +54,21 @@ def _dissect_summary(result: dict) -> str:
     return "\n".join([
         f"{result['path']}: {src['width']}x{src['height']}, {src['fps']:.2f} fps, "
         f"{src['frames_decoded']} frames decoded, {src['duration_s']:.2f} s",
-        f"working clip: {result['frames']} frames of {result['width']}x{result['height']} (no cropping)",
+        f"working clip: {result['frames']} frames of {result['width']}x{result['height']} (no cropping), "
+        + _window_words(result),
         f"spacetime patches {result['patch'][0]}x{result['patch'][1]}x{result['patch'][2]} -> grid "
         f"{result['grid'][0]}x{result['grid'][1]}x{result['grid'][2]} = {result['tokens']} tokens "
         f"of {result['token_dim']} numbers",
         f"took {result['seconds']:.3f} s",
     ])
+
+
+def _window_words(result: dict) -> str:
+    """Which source frames the working clip holds, in words."""
+    fps, (first, last), stride = result["source"]["fps"], result["window"], result["stride"]
+    if fps <= 0:
+        return "a still"
+    return f"source frames {first}-{last}, every {_nth(stride)} ({fps / stride:.3g} frames a second)"
 
 
 def _bench(args) -> dict:
@@ -75,13 +88,14 @@ def _denoise(args) -> dict:
     from .trajectory import RunSettings, denoise, write_trajectory_video
     from .weights import PRIOR, load_weights
 
-    clip = load_clip(args.path, frames=args.frames, max_side=args.max_side)
+    clip = load_clip(args.path, frames=args.frames, max_side=args.max_side, **_window(args).load_kwargs(args.path))
     model, _ = load_weights(args.weights or PRIOR)
     started = time.perf_counter()
     run = denoise(model, clip.frames, RunSettings(sampler=args.sampler, steps=args.steps, seed=args.seed,
                                                   start=args.start, strength=args.strength))
     seconds = time.perf_counter() - started
     result = {"path": str(args.path), "working": list(clip.frames.shape[:3]), "tokens": clip.grid.tokens,
+              "window": list(clip.window), "stride": clip.stride,
               **run.settings, "model_calls": len(run.timesteps), "seconds": round(seconds, 2),
               "first_t": run.timesteps[0], "x0_hat_psnr_db": [round(p, 2) for p in run.psnr_db]}
     if args.video:
@@ -111,14 +125,14 @@ def _fit(args) -> dict:
     from .pixels import psnr_db, to_unit
     from .weights import PRIOR, load_weights
 
-    clip = load_clip(args.path, frames=args.frames, max_side=args.max_side)
+    clip = load_clip(args.path, frames=args.frames, max_side=args.max_side, **_window(args).load_kwargs(args.path))
     model, card = load_weights(args.weights or PRIOR)
     x0 = to_unit(clip.frames)
     prior_regen = regenerate(model, x0.shape, seed=args.seed)
     fit = fit_clip(model, x0, FitSettings(seconds=args.seconds, steps=args.steps, seed=args.seed))
     regen = regenerate(fit.model, x0.shape, seed=args.seed)
     return {"path": str(args.path), "working": list(x0.shape[:3]), "tokens": clip.grid.tokens,
-            "steps": fit.steps, "seconds": round(fit.seconds, 1),
+            "window": list(clip.window), "stride": clip.stride, "steps": fit.steps, "seconds": round(fit.seconds, 1),
             "final_loss": round(float(sum(fit.losses[-20:]) / max(1, len(fit.losses[-20:]))), 5),
             "prior_regen_psnr_db": round(psnr_db(prior_regen, x0), 2),
             "regen_psnr_db": round(psnr_db(regen, x0), 2)}
@@ -129,7 +143,7 @@ def _claims(args) -> dict:
     from .weights import PRIOR, load_weights
 
     model, _ = load_weights(args.weights or PRIOR)
-    claims = measure_claims(args.path, model=model, frames=args.frames, max_side=args.max_side,
+    claims = measure_claims(args.path, model=model, frames=args.frames, max_side=args.max_side, window=_window(args),
                             seconds=args.seconds, steps=args.steps, seed=args.seed)
     claims.summary["clip"] = Path(args.path).name
     if args.save:
@@ -169,7 +183,8 @@ def _evaluate(args) -> dict:
     from .weights import PRIOR, load_weights
 
     model, _ = load_weights(args.weights or PRIOR)
-    return evaluate(model, args.paths, count=args.count, footage=args.held_out, samples=args.samples)
+    return evaluate(model, args.paths, count=args.count, footage=args.held_out, samples=args.samples,
+                    window=_window(args))
 
 
 def _data(args) -> dict:
@@ -247,9 +262,42 @@ def settings_from(settings_class, args: argparse.Namespace):
 
 # --- each command's flags (besides --json) ---------------------------------------------------------
 
+FRAMES_HELP = "working frames: a window of consecutive source frames"
+
+
+def _window_flags(parser: argparse.ArgumentParser, *, spread: bool = False):
+    """Where the working clip comes from in the source; the defaults are the page's (a window from the start,
+    at about 10 frames a second)."""
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--start-frame", type=int, default=0, metavar="N",
+                       help="source frame the window of working frames starts at (moved back when the window "
+                            "would run past the end)")
+    start.add_argument("--start-s", type=float, metavar="SECONDS",
+                       help="where the window starts, in seconds (turned into a frame at the clip's frame rate)")
+    parser.add_argument("--stride", type=int, metavar="N",
+                        help="source frames between working frames (default: the frame rate over 10, rounded, "
+                             "at least 1, lowered when the clip is too short for it)")
+    if spread:
+        parser.add_argument("--spread", action="store_true",
+                            help="frames evenly over the whole clip instead of a window (start and stride unused)")
+
+
+def _window(args: argparse.Namespace):
+    """The window settings the flags of `_window_flags` chose."""
+    from .clip import WindowSettings
+
+    return WindowSettings(start_frame=args.start_frame, stride=args.stride, spread=getattr(args, "spread", False),
+                          start_s=args.start_s)
+
+
+def _nth(stride: int) -> str:
+    return {1: "frame", 2: "second frame", 3: "third frame"}.get(stride, f"{stride}th frame")
+
+
 def _dissect_flags(parser: argparse.ArgumentParser):
     parser.add_argument("path", help="a video or image file")
-    parser.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
+    parser.add_argument("--frames", type=int, default=16, help=FRAMES_HELP)
+    _window_flags(parser)
     parser.add_argument("--max-side", type=int, default=128, help="longest side of the working clip, px")
     parser.add_argument("--patch", type=int, nargs=3, default=[2, 8, 8], metavar=("PT", "PH", "PW"),
                         help="tubelet size: frames, rows, columns")
@@ -276,7 +324,8 @@ def _denoise_flags(parser: argparse.ArgumentParser):
     parser.add_argument("--start", choices=STARTS, default="noise",
                         help="pure noise, or the clip noised to --strength (SDEdit)")
     parser.add_argument("--strength", type=float, default=0.6, help="how far towards noise --start clip goes")
-    parser.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
+    parser.add_argument("--frames", type=int, default=16, help=FRAMES_HELP)
+    _window_flags(parser)
     parser.add_argument("--max-side", type=int, default=128, help="longest side of the working clip, px")
     parser.add_argument("--weights", help="these weights instead of the shipped prior")
     parser.add_argument("--video", help="write the run (x_t | x̂0) to this .webm")
@@ -291,7 +340,8 @@ def _fit_flags(parser: argparse.ArgumentParser):
     parser.add_argument("--seconds", type=float, default=60.0, help="wall-time budget of the fit")
     parser.add_argument("--steps", type=int, help="a step budget instead of a time budget")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fit and of the regeneration")
-    parser.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
+    parser.add_argument("--frames", type=int, default=16, help=FRAMES_HELP)
+    _window_flags(parser)
     parser.add_argument("--max-side", type=int, default=FIT_SIDE,
                         help="working size of the fit: fewer tokens buy more steps in the time budget")
     parser.add_argument("--weights", help="start from these weights instead of the shipped prior")
@@ -303,7 +353,8 @@ def _claims_flags(parser: argparse.ArgumentParser):
                         help="wall-time budget of each fit (native, crop, frames apart)")
     parser.add_argument("--steps", type=int, help="a step budget for each fit instead (the same numbers every run)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fits and of the noise")
-    parser.add_argument("--frames", type=int, default=16, help="frames sampled evenly over the clip")
+    parser.add_argument("--frames", type=int, default=16, help=FRAMES_HELP)
+    _window_flags(parser)
     parser.add_argument("--max-side", type=int, default=FIT_SIDE, help="working size of the fits, as the page fits")
     parser.add_argument("--weights", help="start from these weights instead of the shipped prior")
     parser.add_argument("--save", help="also keep the answer as SAVE.json and SAVE.jpg (how the bundled samples' "
@@ -319,6 +370,7 @@ def _evaluate_flags(parser: argparse.ArgumentParser):
                         help="also generate this many clips from pure noise and compare their statistics "
                              "with the real clips'")
     parser.add_argument("--weights", help="these weights instead of the shipped prior")
+    _window_flags(parser, spread=True)
 
 
 def _train_flags(parser: argparse.ArgumentParser):

@@ -80,17 +80,29 @@ class Clip:
 
 @dataclass(frozen=True)
 class WindowSettings:
-    """Which source frames become the working clip: a window starting at source frame `start_frame`, a
-    working frame every `stride` source frames (None: `default_stride` of the source's frame rate); or,
-    with `spread`, frames evenly over the whole file (start and stride unused)."""
+    """Which source frames become the working clip: a window starting at source frame `start_frame` (or
+    `start_s` seconds in, when given), a working frame every `stride` source frames (None: `default_stride`
+    of the source's frame rate); or, with `spread`, frames evenly over the whole file (start and stride
+    unused). The defaults are the page's: the start of the clip, at the default stride."""
 
     start_frame: int = 0
     stride: int | None = None
     spread: bool = False
+    start_s: float | None = None
 
-    def as_kwargs(self) -> dict:
-        """The settings as `load_clip` takes them."""
-        return asdict(self)
+    def start_at(self, fps: float) -> int:
+        """The source frame the window starts at, for a clip of `fps` frames a second."""
+        if self.start_s is None:
+            return self.start_frame
+        if not (math.isfinite(self.start_s) and self.start_s >= 0):
+            raise ClipError(f"the window's start must be 0 s or later, got {self.start_s} s")
+        return round(self.start_s * fps)
+
+    def load_kwargs(self, path) -> dict:
+        """The settings as `load_clip` takes them for the clip at `path` (a start in seconds turned into the
+        source frame it falls on, at the clip's frame rate)."""
+        start = self.start_frame if self.start_s is None else self.start_at(clip_frame_rate(path))
+        return {"start_frame": start, "stride": self.stride, "spread": self.spread}
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import torch
 
+from .clip import WindowSettings
 from .diffusion import Schedule, Start, add_noise, generate, schedule_of
 from .pixels import psnr_db, to_pixels, to_unit
 
@@ -98,18 +99,28 @@ def held_out_clips(count: int = 4, seed: int = 10**6) -> list[tuple[str, torch.T
     return clips
 
 
-def held_out_footage(frames: int = 16, max_side: int = 128, patch=(2, 8, 8)) -> tuple[str, torch.Tensor]:
-    """The held-out scene of real footage (explainer.data.HELD_OUT) at the working size the page uses:
-    `frames` frames evenly over the scene, the longer side at most `max_side`, no crop."""
-    from .data import HELD_OUT, held_out_frames
+def held_out_footage(frames: int = 16, max_side: int = 128, patch=(2, 8, 8), *,
+                     window: WindowSettings = WindowSettings()) -> tuple[str, torch.Tensor, dict]:
+    """The held-out scene of real footage (explainer.data.HELD_OUT) cut as the page cuts a clip: a window
+    of `frames` frames at the page's frame rate (or `window`'s; its start counts from the scene's first
+    frame), the longer side at most `max_side`, no crop. -> (name, clip, the window as source frames)."""
+    from .clip import clip_frame_rate, default_stride, even_targets, nearest_frame, window_indices
+    from .data import HELD_OUT, cache_dir, held_out_frames
     from .patches import fit_size
 
     scene = held_out_frames()
-    picks = np.linspace(0, len(scene) - 1, frames).round().astype(int)
+    name, first, end = HELD_OUT
+    if window.spread:
+        picks = [nearest_frame(t) for t in even_targets(len(scene), frames)]
+        stride = max(1, round((picks[-1] - picks[0]) / max(1, len(picks) - 1)))
+    else:
+        fps = clip_frame_rate(cache_dir() / name)
+        stride = window.stride if window.stride is not None else default_stride(fps)
+        picks, stride = window_indices(len(scene), frames, start_frame=window.start_at(fps), stride=stride)
     height, width = fit_size(*scene.shape[1:3], max_side, patch[1], patch[2])
     clip = np.stack([cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA) for frame in scene[picks]])
-    name, first, end = HELD_OUT
-    return f"{Path(name).stem}[{first}:{end}] (held out)", to_unit(clip)
+    cut = {"window": [first + picks[0], first + picks[-1]], "stride": stride}
+    return f"{Path(name).stem}[{first}:{end}] (held out)", to_unit(clip), cut
 
 
 # --- samples from pure noise, against real footage ----------------------------------------------------
@@ -178,19 +189,32 @@ def generation(model, real: list[tuple[str, torch.Tensor]], *, samples: int = 3,
     return {"shape": list(shape), "steps": steps, "samples": generated, "real": references}
 
 
-def evaluate(model, real_paths=(), *, count: int = 4, snrs=SNRS, seed: int = 0, footage: bool = False,
-             samples: int = 0) -> dict:
-    """Rows of PSNRs for the held-out procedural clips, the real clips at `real_paths` and (with `footage`)
-    the held-out scene of real footage; with `samples`, the statistics of samples from pure noise."""
+def real_clips(paths, *, footage: bool = False, window: WindowSettings = WindowSettings()):
+    """The real clips to score, cut by `window` as the page cuts them (by default a window at the page's
+    frame rate from the start): the held-out scene first (with `footage`), then the clips at `paths`.
+    -> ([(name, clip in [-1, 1])], {name: {"window": [first, last] source frame, "stride": ...}})."""
     from .clip import load_clip
 
-    named = held_out_clips(count)
-    real = [(Path(path).name, to_unit(load_clip(path).frames)) for path in real_paths]
+    real, cuts = [], {}
     if footage:
-        real.insert(0, held_out_footage())
-    named += real
+        name, clip, cuts[name] = held_out_footage(window=window)
+        real.append((name, clip))
+    for path in paths:
+        clip = load_clip(path, **window.load_kwargs(path))
+        real.append((Path(path).name, to_unit(clip.frames)))
+        cuts[Path(path).name] = {"window": list(clip.window), "stride": clip.stride}
+    return real, cuts
+
+
+def evaluate(model, real_paths=(), *, count: int = 4, snrs=SNRS, seed: int = 0, footage: bool = False,
+             samples: int = 0, window: WindowSettings = WindowSettings()) -> dict:
+    """Rows of PSNRs for the held-out procedural clips, the real clips at `real_paths` and (with `footage`)
+    the held-out scene of real footage, each real clip cut by `window` (a window at the page's frame rate
+    unless told otherwise); with `samples`, the statistics of samples from pure noise."""
+    real, cuts = real_clips(real_paths, footage=footage, window=window)
+    named = held_out_clips(count) + real
     rows = [row for name, clip in named for row in evaluate_clip(model, clip, name, snrs=snrs, seed=seed)]
-    result = {"rows": rows}
+    result = {"rows": rows, "frames": "spread" if window.spread else "window", "cuts": cuts}
     if samples:
         result["generation"] = generation(model, real, samples=samples)
     return result
@@ -200,6 +224,11 @@ def format_table(result: dict) -> str:
     header = "| clip | SNR | noisy | NL-means | best blur | DiT x̂0 |\n|---|---|---|---|---|---|"
     lines = [f"| {r['clip']} | {r['snr']:g} | {r['noisy_psnr_db']:.1f} | {r['nlm_psnr_db']:.1f} | "
              f"{r['blur_psnr_db']:.1f} | **{r['dit_psnr_db']:.1f}** |" for r in result["rows"]]
+    if result.get("cuts"):
+        how = "frames spread over each clip" if result.get("frames") == "spread" else "windows of consecutive frames"
+        lines.append(f"\nReal clips as {how}: " + "; ".join(
+            f"{name} frames {cut['window'][0]}-{cut['window'][1]}, every {cut['stride']}"
+            for name, cut in result["cuts"].items()))
     if "generation" in result:
         made = result["generation"]
         lines.append("\n| from pure noise | spectral slope | consecutive-frame correlation |\n|---|---|---|")

@@ -205,6 +205,18 @@ def test_the_cli_prints_the_claims_json(wide_clip, capsys):
     assert result["frames"]["clip_change"] > 0  # the square moves
 
 
+def test_the_claims_are_measured_on_the_window_asked_for(wide_clip, capsys):
+    code, out, err = run_cli(["claims", str(wide_clip), "--steps", "1", "--frames", "4", "--max-side", "32",
+                              "--start-frame", "3", "--stride", "1", "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["window"] == [3, 6] and result["stride"] == 1 and result["working"] == [4, 16, 32]
+    code, out, err = run_cli(["claims", str(wide_clip), "--steps", "1", "--frames", "4", "--max-side", "32",
+                              "--start-frame", "9", "--stride", "2", "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["window"] == [1, 7]  # moved back: 8 frames hold four, every second, from frame 1
+
+
 def test_a_square_clip_has_nothing_to_lose(tmp_path, capsys):
     path = tmp_path / "square.png"
     Image.fromarray(moving_frames(1, 40, 40)[0]).save(path)

@@ -71,13 +71,14 @@ def test_help_shows_defaults_and_choices(command, capsys):
         main([command, "--help"])
     assert done.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
-    expected = {"dissect": ["--frames FRAMES frames sampled evenly over the clip (default: 16)"],
+    expected = {"dissect": ["--frames FRAMES working frames: a window of consecutive source frames (default: 16)",
+                            "--start-frame N", "(default: 0)", "--start-s SECONDS", "--stride N"],
                 "bench": ["{" + ",".join(CONFIGS) + "}", "(default: default)"],
                 "denoise": ["{ddim,ddpm}", "{noise,clip}", "(default: ddim)", "(default: 0.6)"],
                 "train": ["{" + ",".join(CONFIGS) + "}", "{linear,cosine}", "(default: 20000)", "(default: 1 16)",
                           "(default: runs/prior)", "(default: 0)"],
                 "fit": ["(default: 60.0)", "(default: 72)"],
-                "evaluate": ["(default: 4)"]}[command]
+                "evaluate": ["(default: 4)", "--spread", "--start-frame N", "--stride N"]}[command]
     for piece in expected:
         assert piece in text, piece
 
@@ -88,3 +89,30 @@ def test_a_refused_flag_is_one_error_line(argv, capsys):
     assert main(argv) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "--help" in lines[0]
+
+
+CLIP_COMMANDS = ("dissect", "denoise", "fit", "claims", "evaluate")  # every command that reads a clip
+
+
+@pytest.mark.parametrize("command", CLIP_COMMANDS)
+def test_every_command_that_reads_a_clip_takes_the_window(command):
+    from explainer.cli import _window
+    from explainer.clip import WindowSettings
+
+    parser = build_parser()
+    assert _window(parser.parse_args([command, "clip.mp4"])) == WindowSettings()  # the page's choice
+    chosen = _window(parser.parse_args([command, "clip.mp4", "--start-frame", "40", "--stride", "3"]))
+    assert (chosen.start_frame, chosen.stride, chosen.start_s) == (40, 3, None)
+    assert _window(parser.parse_args([command, "clip.mp4", "--start-s", "2.5"])).start_s == 2.5
+
+
+def test_a_start_in_frames_and_in_seconds_together_is_refused(capsys):
+    assert main(["dissect", "clip.mp4", "--start-frame", "3", "--start-s", "1"]) == 2
+    assert "not allowed with" in capsys.readouterr().err
+
+
+def test_evaluate_can_spread_the_frames():
+    from explainer.cli import _window
+
+    assert _window(build_parser().parse_args(["evaluate", "--spread"])).spread
+    assert not _window(build_parser().parse_args(["evaluate"])).spread

@@ -272,6 +272,23 @@ def test_dissect_json_on_a_16_9_clip(tmp_path):
     assert abs(gw / gh - 16 / 9) <= 16 / 9 * (1 / gh + 1 / gw)  # 16:9 within one patch of rounding
     assert {"fps", "duration_s"} <= report["source"].keys() and report["seconds"] > 0
     assert report["patch"] == [2, 8, 8] and report["frames"] == 16
+    assert report["window"] == [0, 30] and report["stride"] == 2  # 24 fps: every second frame
+
+
+def test_dissect_reports_the_window_it_was_told(numbered_clip):
+    import json
+
+    for flags, window, stride in ((["--start-s", "2.5"], [50, 80], 2), (["--start-frame", "130", "--stride", "1"],
+                                                                         [124, 139], 1)):
+        done = run_cli("dissect", numbered_clip, "--json", *flags)
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert (report["window"], report["stride"]) == (window, stride)
+        assert report["frame_indices"] == list(range(window[0], window[1] + 1, stride))
+    done = run_cli("dissect", numbered_clip)
+    assert "source frames 0-30, every second frame (10 frames a second)" in done.stdout
+    done = run_cli("dissect", numbered_clip, "--start-frame", "-5")
+    assert done.returncode == 2 and done.stderr.startswith("error: the window's start")
 
 
 def test_dissect_human_summary(tmp_path):
@@ -389,7 +406,22 @@ def test_the_window_moves_and_is_moved_back_to_fit(numbered_clip, start, stride,
 
 def test_a_window_settings_object_is_what_load_clip_takes(numbered_clip):
     settings = WindowSettings(start_frame=40, stride=1)
-    assert load_clip(numbered_clip, **settings.as_kwargs()).frame_indices == list(range(40, 56))
+    assert load_clip(numbered_clip, **settings.load_kwargs(numbered_clip)).frame_indices == list(range(40, 56))
+    settings = WindowSettings(start_s=2.5)  # 20 fps: frame 50
+    assert load_clip(numbered_clip, **settings.load_kwargs(numbered_clip)).frame_indices == list(range(50, 81, 2))
+    with pytest.raises(ClipError):
+        WindowSettings(start_s=-1).load_kwargs(numbered_clip)
+
+
+def test_the_frame_rate_is_read_without_decoding(numbered_clip, tmp_path):
+    from explainer.clip import clip_frame_rate
+
+    assert clip_frame_rate(numbered_clip) == 20
+    still = tmp_path / "still.png"
+    Image.fromarray(moving_frames(1)[0]).save(still)
+    assert clip_frame_rate(still) == 0
+    with pytest.raises(ClipError):
+        clip_frame_rate(put(tmp_path / "notes.mp4", b"not a video\n" * 50))
 
 
 def test_thumbnails_cover_the_whole_clip_from_the_same_decode(numbered_clip):
