@@ -61,9 +61,10 @@ def test_the_page_opens_on_the_view_its_link_names(monkeypatch):
     request = SimpleNamespace(query_params={"sample": "tall", "pt": "1", "t": "500", "start": "noise"})
     answer = layout.open_view(request)
     assert set(answer) == {*views.VIEW_SETTINGS, *film_reel_section.TOP_VIEWS}
-    clip_values = views.clip_settings(answer)
+    clip_values = views.clip_settings({**answer, "window_start": 0})
     assert clip_values == dict(pt=1, ph=8, pw=8, centre_x=0.5, centre_y=0.5, size=0.3, shape=0, schedule="linear",
-                               t=500)
+                               t=500, window_start=0)
+    assert answer["window_start"]["value"] == 0 and answer["window_start"]["maximum"] == 48 - 16  # the last start
     assert answer["start"] == "noise" and answer["strength"]["visible"] is False  # strength: a clip start only
     state, summary = answer["reel"], answer["reel_summary"]
     assert state["path"].endswith("sample_tall.webm") and summary["patch"] == [1, 8, 8]

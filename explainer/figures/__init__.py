@@ -15,7 +15,7 @@ from .fitting import loss_curve, reels_side_by_side, regeneration, smooth
 from .noising import frames_grid, noising, sweep_timesteps
 from .packing import packing, packing_numbers, sample_grids
 from .palette import palette_axis, palette_of, palette_scale
-from .reel import amoeba_overlay, filmstrip, overlay_scale
+from .reel import amoeba_overlay, filmstrip, overlay_scale, timeline, timeline_frame_at
 from .spacetime_patches import crop_vs_native, tubelet_volume
 from .style import (
     AMOEBA,
@@ -44,6 +44,7 @@ __all__ = [
     "json_bytes", "loss_curve", "noising", "overlay_scale", "packing", "packing_numbers", "palette_axis",
     "palette_of", "palette_scale", "patch_picker", "play_controls", "reel_strip", "reels_side_by_side",
     "regeneration", "rgb", "rgba",
-    "sample_grids", "smooth", "strip_columns", "sweep_timesteps", "to_json", "token_colours", "token_sequence",
+    "sample_grids", "smooth", "strip_columns", "sweep_timesteps", "timeline", "timeline_frame_at", "to_json",
+    "token_colours", "token_sequence",
     "token_story", "tubelet_volume",
 ]

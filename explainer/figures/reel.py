@@ -79,3 +79,39 @@ def amoeba_overlay(frame: np.ndarray, mask: np.ndarray, grid: tuple[int, int] | 
     ring = cv2.dilate(big.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(1, scale // 2)).astype(bool)
     image[ring & ~big] = hex_rgb(AMOEBA)
     return image.astype(np.uint8)
+
+
+def timeline(thumbnails: np.ndarray, frames: int, window: tuple[int, int], labels: tuple[str, str, str]) -> np.ndarray:
+    """The whole clip as one row of small frames on a strip of film, evenly over its `frames` source frames,
+    with the window of frames the model works on marked in amber: the film outside it dimmed, a bracket under
+    it, and `labels` (the clip's start, the window, the clip's end) printed along the edge.
+    (K, h, w, 3) -> image; x pixels map to source frames linearly (`timeline_frame_at`)."""
+    count, height, width, _ = thumbnails.shape
+    band = 26
+    strip = np.zeros((height + 2 * band, count * width, 3), np.uint8)
+    strip[:] = hex_rgb(FILM)
+    for k in range(count):
+        strip[band:band + height, k * width:(k + 1) * width] = thumbnails[k]
+    first, last = window
+    left = round(first / max(frames, 1) * strip.shape[1])
+    right = max(left + 2, round((last + 1) / max(frames, 1) * strip.shape[1]))
+    veil = np.ones(strip.shape[1], bool)
+    veil[left:right] = False
+    strip[band:band + height, veil] = (strip[band:band + height, veil] * 0.35).astype(np.uint8)
+    amber = hex_rgb(AMOEBA)
+    cv2.rectangle(strip, (left, band - 3), (right - 1, band + height + 2), amber, 2)
+    cv2.rectangle(strip, (left, band + height + 6), (right - 1, band + height + 9), amber, -1)
+    font, size = cv2.FONT_HERSHEY_SIMPLEX, 0.42
+    start, middle, end = labels
+    cv2.putText(strip, start, (3, band - 9), font, size, hex_rgb(HOLE), 1, cv2.LINE_AA)
+    (end_w, _), _ = cv2.getTextSize(end, font, size, 1)
+    cv2.putText(strip, end, (strip.shape[1] - end_w - 3, band - 9), font, size, hex_rgb(HOLE), 1, cv2.LINE_AA)
+    (mid_w, _), _ = cv2.getTextSize(middle, font, size, 1)
+    centre = min(max((left + right) // 2 - mid_w // 2, 2), strip.shape[1] - mid_w - 2)
+    cv2.putText(strip, middle, (centre, band + height + band - 4), font, size, amber, 1, cv2.LINE_AA)
+    return strip
+
+
+def timeline_frame_at(x: float, image_width: int, frames: int) -> int:
+    """The source frame under pixel column `x` of a timeline `image_width` pixels wide."""
+    return int(min(max(x / max(image_width, 1) * frames, 0), max(frames - 1, 0)))

@@ -109,11 +109,13 @@ def shown_claims(result: claims.Claims, labels: list[str] | None = None) -> Clai
         summary)
 
 
-def test_claims(path: str, seconds: float, seed: int):
-    """Both claims on the clip at `path`: yields (fraction, text) as it goes, then one `ClaimsShown`. A bundled
-    sample at the shipped budget and seed is answered at once from the shipped answers; any other clip is
-    measured now (three fits of `seconds` each). Closing the generator stops the fit under way."""
-    name = sample_on_show(path)
+def test_claims(path: str, seconds: float, seed: int, window: dict | None = None):
+    """Both claims on the clip at `path` (the frames `window` names, `common.window_of`): yields (fraction,
+    text) as it goes, then one `ClaimsShown`. A bundled sample's first window at the shipped budget and seed
+    is answered at once from the shipped answers; any other is measured now (three fits of `seconds` each).
+    Closing the generator stops the fit under way."""
+    window = window or {}
+    name = sample_on_show(path) if not window.get("start_frame") else None
     if name is not None and seconds == CLAIM_SECONDS and seed == SHIPPED_SEED and (SHIPPED / f"{name}.json").exists():
         answer = shown_claims(claims.load_claims(SHIPPED / name))
         answer.verdict += (f"<p class='fr-claim-note'>Worked out ahead for the {name} sample with "
@@ -123,7 +125,7 @@ def test_claims(path: str, seconds: float, seed: int):
         return
     model = prior_model()
     yield 0.0, f"Reading the clip at {FIT_SIDE} px"
-    clip = common.load_clip(path, frames=claims.FRAMES, max_side=FIT_SIDE, patch=model.config.patch)
+    clip = common.load_clip(path, frames=claims.FRAMES, max_side=FIT_SIDE, patch=model.config.patch, **window)
     for update in claims.claim_steps(clip.frames, model, seconds=seconds, seed=seed):
         if isinstance(update, claims.Claims):
             update.summary["clip"] = Path(path).name

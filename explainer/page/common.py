@@ -12,7 +12,7 @@ from .. import files
 from ..clip import load_clip  # every clip the page reads goes through `common.load_clip`
 from ..errors import ExplainerError
 
-__all__ = ["load_clip", "OPEN_A_CLIP", "clip_path", "clip_on_show", "source_path", "fact", "chips",
+__all__ = ["load_clip", "OPEN_A_CLIP", "clip_path", "clip_on_show", "source_path", "window_of", "fact", "chips",
            "request_folder"]
 
 OPEN_A_CLIP = "Open a clip first: upload one or pick a sample."
@@ -41,6 +41,22 @@ def source_path(clip_file, reel: dict | None) -> str:
     if reel and reel.get("path"):
         return reel["path"]
     raise ExplainerError(OPEN_A_CLIP)
+
+
+def window_of(reel: dict | None, path: str, window_start=0) -> dict:
+    """Which frames of the clip at `path` an event works on, as `load_clip` takes them: the window the page
+    shows when that clip is on show (its first frame and stride), else the window starting at `window_start`
+    at the page's stride (an API call's clip)."""
+    on_show = (reel or {}).get("clip")
+    if on_show is not None and reel.get("path") == path:
+        return {"start_frame": on_show.window[0], "stride": on_show.stride}
+    try:
+        start = int(window_start or 0)
+    except (TypeError, ValueError):
+        raise ExplainerError("The window's start is a source frame: a whole number from 0.") from None
+    if start < 0:
+        raise ExplainerError("The window's start is a source frame: a whole number from 0.")
+    return {"start_frame": start, "stride": None}
 
 
 def fact(label: str, value: str, note: str = "", css: str = "") -> str:

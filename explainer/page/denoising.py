@@ -95,14 +95,16 @@ def sampler_settings(sampler=DENOISE["sampler"], steps=DENOISE["steps"], seed=DE
                        eta=options_for(sampler, eta=eta).get("eta", 0.0))  # 0 for a sampler without eta
 
 
-def working_clip(path: str, side: int, reel, patch) -> Clip:
+def working_clip(path: str, side: int, reel, patch, window_start=0) -> Clip:
     """The clip cut with the model's tubelet at working size `side`: the clip on show when it already
-    is that, else read again from its file."""
+    is that, else read again from its file (the same window as the clip on show; for an API call's clip,
+    the window starting at `window_start`)."""
     on_show = (reel or {}).get("clip")
     if (on_show is not None and reel.get("path") == path and on_show.grid.patch == tuple(patch)
             and side == WORKING_SIDE):
         return on_show
-    return common.load_clip(path, frames=CLIP_FRAMES, max_side=side, patch=tuple(patch))
+    return common.load_clip(path, frames=CLIP_FRAMES, max_side=side, patch=tuple(patch),
+                            **common.window_of(reel, path, window_start))
 
 
 # --- a run, streamed ---------------------------------------------------------------------------------
@@ -146,10 +148,10 @@ class Run:
 
 
 def lanes_for(path: str, settings: RunSettings, model_choice, fitted: dict | None, reel: dict | None,
-              compare: str = "none") -> list[Lane]:
+              compare: str = "none", window_start=0) -> list[Lane]:
     """The run asked for, and the run it is compared with (same clip, same noise seed, one setting changed)."""
     model, side, model_name = model_for(model_choice, fitted)
-    lanes = [Lane(model, model_name, settings, working_clip(path, side, reel, model.config.patch))]
+    lanes = [Lane(model, model_name, settings, working_clip(path, side, reel, model.config.patch, window_start))]
     if compare in (None, "", "none"):
         return lanes
     if compare == "sampler":

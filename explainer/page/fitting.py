@@ -61,14 +61,14 @@ class Fitted:
     facts: str
 
 
-def fit_to(path: str, seconds: float, seed: int, report=None):
+def fit_to(path: str, seconds: float, seed: int, report=None, window: dict | None = None):
     """Fit a copy of the prior to the clip at `path` for `seconds` (see `fit_settings`): yields a `Training`
-    about once a second, then one `Fitted`. `report(fraction, text)` tells what it is doing. Closing the
-    generator stops the training."""
+    about once a second, then one `Fitted`. `report(fraction, text)` tells what it is doing; `window` is
+    which frames (`common.window_of`). Closing the generator stops the training."""
     report = report or (lambda fraction, text: None)
     prior = prior_model()
     report(0.0, f"Reading the clip at {FIT_SIDE} px")
-    clip = common.load_clip(path, frames=CLIP_FRAMES, max_side=FIT_SIDE, patch=prior.config.patch)
+    clip = common.load_clip(path, frames=CLIP_FRAMES, max_side=FIT_SIDE, patch=prior.config.patch, **(window or {}))
     x0 = to_unit(clip.frames)
     running = fit_on_thread(prior, x0, seconds=seconds, seed=seed)
     try:

@@ -75,7 +75,8 @@ def open_view_below(reel_state, **settings) -> dict:
 
 def wire_view(demo: gr.Blocks, page: Page) -> None:
     """The page opening on the view its link names."""
-    opened = page.on(demo.load, open_view, outputs=[*views.VIEW_SETTINGS, *TOP_VIEWS], api_name="load_sample",
+    outputs = dict.fromkeys([*views.VIEW_SETTINGS, *TOP_VIEWS])  # the window's slider is both
+    opened = page.on(demo.load, open_view, outputs=outputs, api_name="load_sample",
                      concurrency_id=PAGE_POOL)
     page.then(opened, open_view_below, inputs=["reel"], settings=views.CLIP_SETTINGS, outputs=BELOW_VIEWS,
               api_name="load_sample_below", concurrency_id=PAGE_POOL)

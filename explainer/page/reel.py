@@ -23,7 +23,8 @@ from . import common
 from .common import chips, fact
 
 TUBELETS = {"pt": [1, 2, 4], "ph": [4, 8, 16], "pw": [4, 8, 16]}  # the tubelet sizes the page offers
-DEFAULTS = dict(pt=2, ph=8, pw=8, centre_x=0.5, centre_y=0.5, size=0.3, shape=0, schedule="linear", t=250)
+DEFAULTS = dict(pt=2, ph=8, pw=8, centre_x=0.5, centre_y=0.5, size=0.3, shape=0, schedule="linear", t=250,
+                window_start=0)
 NOISE_FRAMES = 4      # frames of the clip shown noised
 NOISE_SEED = 0
 
@@ -46,9 +47,31 @@ class Amoeba:
 
 # --- 1. The film reel --------------------------------------------------------------------------------
 
-def open_clip(path: str, patch) -> Clip:
-    """The clip at `path`, at the working size, cut into tubelets of `patch` (pt, ph, pw)."""
-    return common.load_clip(path, patch=tuple(int(side) for side in patch))
+TIMELINE_FRAMES = 12  # small frames of the whole clip on its timeline
+
+
+def open_clip(path: str, patch, window_start=0) -> Clip:
+    """The clip at `path`, at the working size, cut into tubelets of `patch` (pt, ph, pw): the window of
+    consecutive frames starting at source frame `window_start`, and small frames of the whole clip."""
+    window = common.window_of(None, path, window_start)
+    return common.load_clip(path, patch=tuple(int(side) for side in patch), thumbnails=TIMELINE_FRAMES, **window)
+
+
+def model_frame_rate(clip) -> float:
+    """The frames a second the model sees: the source's rate over the window's stride (0 for a still)."""
+    return clip.source.fps / max(clip.stride, 1) if clip.source.fps else 0.0
+
+
+def window_facts(clip) -> list[str]:
+    """The window in chips: its first and last source frame and their times, and the frame rate it makes."""
+    first, last = clip.window
+    fps = clip.source.fps
+    if not fps or clip.source.frames_decoded <= 1:
+        return [fact("window", "one frame", "a still is a one-frame clip", "fr-key")]
+    return [fact("window", f"frames {first:,}–{last:,}", f"{first / fps:.2f}–{last / fps:.2f} s of "
+                 f"{clip.source.duration_s:.2f} s", "fr-key"),
+            fact("the model sees", f"{model_frame_rate(clip):.3g} fps",
+                 "every frame" if clip.stride == 1 else f"one frame in {clip.stride} of {fps:g} fps")]
 
 
 def reel_facts(clip, name: str) -> str:
@@ -64,6 +87,7 @@ def reel_facts(clip, name: str) -> str:
         fact("frame rate", f"{source.fps:g} fps" if source.fps else "still image"),
         fact("duration", f"{source.duration_s:.2f} s" if source.duration_s else "—"),
         fact("frames decoded", f"{source.frames_decoded:,}", claim, "fr-warn" if claim else ""),
+        *window_facts(clip),
         fact("frames used", f"{len(used)} of {source.frames_decoded:,}",
              "source frames " + ", ".join(str(i) for i in used[:6]) + (" …" if len(used) > 6 else "")),
         fact("rotation", f"{source.rotation}°", "applied" if source.rotation else ""),
@@ -79,16 +103,37 @@ def reel_summary(clip, crop: dict) -> dict:
     grid = clip.grid
     return {"source": clip.source.as_dict(), "working_size": list(clip.frames.shape[:3]),
             "frame_indices": list(clip.frame_indices), "times_s": list(clip.times_s),
+            "window": list(clip.window), "stride": clip.stride, "model_fps": round(model_frame_rate(clip), 3),
             "patch": list(grid.patch), "grid": list(grid.shape), "tokens": grid.tokens,
             "token_dim": grid.token_dim, "attention": grid.attention_cost(),
             "square_crop": {"area_kept": round(crop["area_kept"], 4), "tokens": crop["crop_tokens"]}}
 
 
 def show_reel(clip, name: str) -> tuple[np.ndarray, str, dict]:
-    """The filmstrip of the sampled frames, the clip's fact chips, and the same facts as data."""
+    """The filmstrip of the window's frames, the clip's fact chips, and the same facts as data."""
     labels = [f"{t:.2f}s" for t in clip.times_s]
     crop = square_crop_vs_native(*clip.frames.shape[1:3], len(clip.frames), clip.grid.patch)
     return figures.filmstrip(clip.frames, labels), reel_facts(clip, name), reel_summary(clip, crop)
+
+
+def show_timeline(clip) -> np.ndarray | None:
+    """The whole clip as a row of small frames with the window marked (None for a one-frame clip)."""
+    frames = clip.source.frames_decoded
+    if clip.thumbnails is None or frames <= 1:
+        return None
+    fps = clip.source.fps or 1.0
+    first, last = clip.window
+    labels = ("0 s", f"the window: {first / fps:.2f}–{last / fps:.2f} s", f"{frames / fps:.2f} s")
+    return figures.timeline(clip.thumbnails, frames, clip.window, labels)
+
+
+def window_at(clip, x: int, image_width: int) -> int:
+    """A click at column `x` of the timeline -> the window's first frame, so the window centres there (as
+    far as the clip allows)."""
+    frames = clip.source.frames_decoded
+    centre = figures.timeline_frame_at(x, image_width, frames)
+    span = clip.window[1] - clip.window[0] + 1
+    return max(0, min(centre - span // 2, frames - span))
 
 
 # --- 2. The amoeba cut -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from ..assets import SAMPLES, sample_file
+from ..clip import MAX_DECODE_FRAMES
 from ..diffusion import SAMPLERS, SCHEDULES
 from ..trajectory import STARTS
 from .denoising import COMPARE, DEFAULT_SAMPLE, DENOISE, MAX_STEPS
@@ -47,6 +48,7 @@ PARAMETERS = {
     "shape": ("shape", _number(int, 0, 99), DEFAULTS["shape"]),
     "schedule": ("schedule", _choice(SCHEDULES), DEFAULTS["schedule"]),
     "t": ("t", _number(int, 0, 999), DEFAULTS["t"]),
+    "window": ("window_start", _number(int, 0, MAX_DECODE_FRAMES), DEFAULTS["window_start"]),
     "start": ("start", _choice(STARTS), DENOISE["start"]),
     "strength": ("strength", _number(float, 0.05, 1.0), DENOISE["strength"]),
     "sampler": ("sampler", _choice(SAMPLERS), DENOISE["sampler"]),
@@ -59,7 +61,7 @@ PARAMETERS = {
 
 DEFAULT_VIEW = {setting: default for setting, _, default in PARAMETERS.values()}
 VIEW_SETTINGS = tuple(setting for setting, _, _ in PARAMETERS.values() if setting != "sample")
-CLIP_SETTINGS = VIEW_SETTINGS[:VIEW_SETTINGS.index("t") + 1]  # what a clip's pictures depend on, in the API's order
+CLIP_SETTINGS = VIEW_SETTINGS[:VIEW_SETTINGS.index("window_start") + 1]  # what a clip's pictures depend on
 
 
 def clip_settings(view: Mapping) -> dict:

@@ -16,7 +16,7 @@ CLAIM_VIEWS = ("verdict", "crop_claim", "flicker_claim", "frame_changes", "claim
 
 
 def claims_on_clip(clip_file=None, seconds=CLAIM_SECONDS, seed=claims.SHIPPED_SEED, reel_state=None,
-                   progress=gr.Progress()):
+                   progress=gr.Progress(), window_start=0):
     """A clip file (an API call) or the clip on show -> both claims measured on it: three copies of the prior
     fitted for `seconds` each (whole frames, centre squares, attention inside each time slice), then what
     they make. Answers: the verdict (chips and words), the crop figure, the flicker figure, the per-frame
@@ -25,7 +25,7 @@ def claims_on_clip(clip_file=None, seconds=CLAIM_SECONDS, seed=claims.SHIPPED_SE
     with readable_errors():
         path = common.source_path(clip_file, reel_state)
         seconds, seed = claims.claim_settings(seconds, seed)
-        updates = claims.test_claims(path, seconds, seed)
+        updates = claims.test_claims(path, seconds, seed, common.window_of(reel_state, path, window_start))
         with contextlib.closing(updates):  # a visitor who leaves stops the fits
             for update in updates:
                 if isinstance(update, claims.ClaimsShown):
@@ -75,5 +75,7 @@ def build(page: Page, number: int) -> None:
 
 
 def wire(page: Page) -> None:
-    page.on(page["claims_button"].click, claims_on_clip, inputs=["api_clip", "claims_seconds", "claims_seed", "reel"],
-            outputs=CLAIM_VIEWS, api_name="claims", concurrency_id=FIT_POOL, show_progress_on=[page["verdict"]])
+    page.on(page["claims_button"].click, claims_on_clip,
+            inputs=["api_clip", "claims_seconds", "claims_seed", "reel"],
+            settings=["window_start"], outputs=CLAIM_VIEWS, api_name="claims", concurrency_id=FIT_POOL,
+            show_progress_on=[page["verdict"]])

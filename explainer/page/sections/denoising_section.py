@@ -21,7 +21,8 @@ TITLE = "Denoising"
 EXPORTS = ("denoising", "attention")  # its figures that leave as files (export.TITLES)
 # the run's settings: the API's parameter -> the component that holds it, in the API's order
 RUN_SETTINGS = {"sampler": "sampler", "steps": "steps", "seed": "noise_seed", "start": "start",
-                "strength": "strength", "eta": "eta", "model_choice": "model_choice", "compare": "compare"}
+                "strength": "strength", "eta": "eta", "model_choice": "model_choice", "compare": "compare",
+                "window_start": "window_start"}
 SESSION = {"reel_state": "reel", "fitted": "fitted", "ticket": "ticket"}
 ATTENTION = ("att_step", "att_block", "att_head", "token")
 RUN_VIEWS = ("run_facts", "run_data", "att_step", "att_block", "token", "video")
@@ -54,14 +55,14 @@ def denoise_on_page(request: gr.Request = None, **settings):
 
 
 def denoise_stream(clip_file, request, *, reel_state=None, fitted=None, ticket=None, model_choice=MODELS[0],
-                   compare=DENOISE["compare"], **sampler):
+                   compare=DENOISE["compare"], window_start=0, **sampler):
     """The run as (the player's text so far, None) at each step, then (the whole text, the kept `Run`).
     Nothing more once a newer press of the same session took over."""
     session = getattr(request, "session_hash", None) or ""
     with readable_errors():
         path = common.source_path(clip_file, reel_state)
         settings = denoising.sampler_settings(**sampler)
-        lanes = denoising.lanes_for(path, settings, model_choice, fitted, reel_state, compare)
+        lanes = denoising.lanes_for(path, settings, model_choice, fitted, reel_state, compare, window_start)
         text = ""
         for update in denoising.stream_denoising(lanes, Path(path).name, still_newest(session, ticket)):
             if isinstance(update, denoising.Run):

@@ -18,7 +18,7 @@ TITLE = "The film reel"
 
 # what a clip's answer fills in: the session's clip and the top of the page (this section and the amoeba
 # cut), then the sections below it
-TOP_VIEWS = ("reel", "filmstrip", "reel_facts", "reel_summary", "cut_frame", "tube")
+TOP_VIEWS = ("reel", "timeline", "window_start", "filmstrip", "reel_facts", "reel_summary", "cut_frame", "tube")
 BELOW_VIEWS = ("volume", "patch_stats", "token_story", "token_sequence", "crop", "noise", "packing")
 CLIP_VIEWS = TOP_VIEWS + BELOW_VIEWS
 
@@ -34,11 +34,11 @@ def clip_answers(path: str, name: str, settings: dict, progress=None):
     progress = progress or (lambda *_, **__: None)
     amoeba = Amoeba.of(settings["centre_x"], settings["centre_y"], settings["size"], settings["shape"])
     progress(0.05, desc="Reading the clip")
-    clip = reel.open_clip(path, (settings["pt"], settings["ph"], settings["pw"]))
+    clip = reel.open_clip(path, (settings["pt"], settings["ph"], settings["pw"]), settings["window_start"])
     filmstrip, facts, summary = reel.show_reel(clip, name)
     cut_frame, tube = reel.show_cut(clip, amoeba)
-    top = dict(reel={"path": path, "clip": clip}, filmstrip=filmstrip, reel_facts=facts, reel_summary=summary,
-               cut_frame=cut_frame, tube=tube)
+    top = dict(reel={"path": path, "clip": clip}, timeline=reel.show_timeline(clip), window_start=window_slider(clip),
+               filmstrip=filmstrip, reel_facts=facts, reel_summary=summary, cut_frame=cut_frame, tube=tube)
     yield top
     progress(0.5, desc="Cutting spacetime patches")
     volume, stats, story, sequence = reel.show_tubelet(clip, amoeba)
@@ -46,6 +46,12 @@ def clip_answers(path: str, name: str, settings: dict, progress=None):
     yield {**top, "volume": volume, "patch_stats": stats, "token_story": story, "token_sequence": sequence,
            "crop": reel.show_crop(clip), "noise": reel.show_noise(clip, settings["schedule"], settings["t"]),
            "packing": reel.show_packing(clip, name)}
+
+
+def window_slider(clip) -> dict:
+    """The window's slider for this clip: from its first frame to the last start that still fits."""
+    last_start = max(0, clip.source.frames_decoded - (clip.window[1] - clip.window[0] + 1))
+    return gr.update(value=clip.window[0], maximum=max(1, last_start), interactive=last_start > 0)
 
 
 def dissect(clip_file, progress=gr.Progress(), **settings):
@@ -82,12 +88,24 @@ def open_sample(name: str, progress=gr.Progress(), **settings):
         return sample_answers.sample_answer(name, views.clip_settings({**views.DEFAULT_VIEW, **settings}))
 
 
+def move_window(reel_state, event: gr.SelectData):
+    """A click on the timeline -> the window's first frame, so that the window centres where it was clicked."""
+    with readable_errors():
+        clip = common.clip_on_show(reel_state)
+        timeline = reel.show_timeline(clip)
+        if timeline is None:
+            raise gr.Error("A still image is a one-frame clip: there is no window to move.", duration=8)
+        return reel.window_at(clip, event.index[0], timeline.shape[1])
+
+
 def build(page: Page, number: int) -> None:
     with gr.Column(elem_classes="fr-section"):
         section(number, TITLE,
-                "A video is a reel of frames. The explainer samples 16 of them evenly across your clip "
-                "and shrinks them to a small working size, keeping the frame's own shape: no cropping. "
-                "Drop in any clip (mp4, webm, mov, avi, mkv, gif, or a still photo) or pick a sample.")
+                "A video is a reel of frames. The explainer cuts a window of 16 consecutive frames out of your "
+                "clip, about ten a second (the rate this small model learned on), and shrinks them to a small "
+                "working size, keeping the frame's own shape: no cropping. Move the window along the clip "
+                "with the slider or a click on the timeline. Drop in any clip (mp4, webm, mov, avi, mkv, gif, "
+                "or a still photo) or pick a sample.")
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=280):
                 page.add(clip_file=gr.File(label="Drop your clip here", file_types=CLIP_TYPES, type="filepath",
@@ -99,7 +117,11 @@ def build(page: Page, number: int) -> None:
             with gr.Column(scale=2, min_width=300):
                 page.add(reel_facts=gr.HTML("<div class='fr-empty'>Loading the sample clip…</div>",
                                             elem_id="facts", label="what the clip is (chips)"))
-        page.add(filmstrip=gr.Image(label="The reel: the sampled frames, their times in the clip on the edge",
+        page.add(timeline=gr.Image(label="The whole clip: click to move the window (amber)", interactive=False,
+                                   format="png", elem_classes="fr-timeline", elem_id="timeline", buttons=[]),
+                 window_start=gr.Slider(0, 1, 0, step=1, label="the window starts at source frame",
+                                        elem_id="window-start"))
+        page.add(filmstrip=gr.Image(label="The reel: the window's frames, their times in the clip on the edge",
                                     interactive=False, format="png", elem_classes="fr-reel",
                                     elem_id="filmstrip", buttons=["download", "fullscreen"]))
         with gr.Accordion("The numbers, as data", open=False):
@@ -107,13 +129,24 @@ def build(page: Page, number: int) -> None:
 
 
 def wire(page: Page) -> None:
-    """Opening a clip (an upload, a sample, the page loading) or changing the tubelet redraws the clip's views."""
-    opened = page.on(page["clip_file"].upload, dissect, inputs=["clip_file"], settings=views.CLIP_SETTINGS,
-                     outputs=CLIP_VIEWS, api_name="dissect", concurrency_id=MODEL_POOL)
+    """Opening a clip (an upload, a sample, the page loading) or changing the tubelet or the window redraws the
+    clip's views. A newly opened clip starts with its window at its first frame."""
+    def from_the_start(trigger):
+        return page.on(trigger, lambda: 0, outputs=["window_start"], queue=False, api_visibility="private")
+
+    opened = page.then(from_the_start(page["clip_file"].upload), dissect, inputs=["clip_file"],
+                       settings=views.CLIP_SETTINGS, outputs=CLIP_VIEWS, api_name="dissect", concurrency_id=MODEL_POOL)
     opened.then(lambda: None, None, page["clip_file"], api_visibility="private")  # ready for the next clip
     for name in SAMPLES:
-        page.on(page[f"sample_{name}"].click, functools.partial(open_sample, name), settings=views.CLIP_SETTINGS,
-                outputs=CLIP_VIEWS, api_name=f"sample_{name}", concurrency_id=MODEL_POOL)
+        page.then(from_the_start(page[f"sample_{name}"].click), functools.partial(open_sample, name),
+                  settings=views.CLIP_SETTINGS, outputs=CLIP_VIEWS, api_name=f"sample_{name}",
+                  concurrency_id=MODEL_POOL)
     page.on([page[name].input for name in ("pt", "ph", "pw")], repatch, inputs=["reel"],
             settings=views.CLIP_SETTINGS, outputs=CLIP_VIEWS, api_name="patches", concurrency_id=MODEL_POOL)
+    page.on(page["window_start"].release, repatch, inputs=["reel"], settings=views.CLIP_SETTINGS,
+            outputs=CLIP_VIEWS, api_name="window", concurrency_id=MODEL_POOL)
+    clicked = page.on(page["timeline"].select, move_window, inputs=["reel"], outputs=["window_start"],
+                      api_name="move_window")
+    page.then(clicked, repatch, inputs=["reel"], settings=views.CLIP_SETTINGS, outputs=CLIP_VIEWS,
+              api_visibility="private", concurrency_id=MODEL_POOL)
 

@@ -17,7 +17,7 @@ EXPORTS = ("loss", "regeneration")  # its figures that leave as files (export.TI
 FIT_VIEWS = ("fitted", "loss", "regeneration", "fit_facts", "fit_data", "model_choice")
 
 
-def fit_to_clip(clip_file=None, seconds=FIT_SECONDS, seed=0, reel_state=None, progress=gr.Progress()):
+def fit_to_clip(clip_file=None, seconds=FIT_SECONDS, seed=0, reel_state=None, progress=gr.Progress(), window_start=0):
     """A clip file (an API call) or the clip on show -> a copy of the prior fine-tuned on it for `seconds`,
     then the prior and the fitted copy regenerate the clip from the same pure noise.
 
@@ -28,7 +28,8 @@ def fit_to_clip(clip_file=None, seconds=FIT_SECONDS, seed=0, reel_state=None, pr
     with readable_errors():
         path = common.source_path(clip_file, reel_state)
         seconds, seed = fitting.fit_settings(seconds, seed)
-        updates = fitting.fit_to(path, seconds, seed, report=lambda fraction, text: progress(fraction, desc=text))
+        updates = fitting.fit_to(path, seconds, seed, report=lambda fraction, text: progress(fraction, desc=text),
+                                 window=common.window_of(reel_state, path, window_start))
         with contextlib.closing(updates):  # a visitor who leaves stops the training
             for update in updates:
                 if isinstance(update, fitting.Training):
@@ -67,5 +68,7 @@ def build(page: Page, number: int) -> None:
 
 def wire(page: Page) -> None:
     """The fit answers into the denoising section too: its model choice offers the fitted copy."""
-    page.on(page["fit_button"].click, fit_to_clip, inputs=["api_clip", "fit_seconds", "fit_seed", "reel"],
-            outputs=FIT_VIEWS, api_name="fit", concurrency_id=FIT_POOL, show_progress_on=[page["fit_facts"]])
+    page.on(page["fit_button"].click, fit_to_clip,
+            inputs=["api_clip", "fit_seconds", "fit_seed", "reel"],
+            settings=["window_start"], outputs=FIT_VIEWS, api_name="fit", concurrency_id=FIT_POOL,
+            show_progress_on=[page["fit_facts"]])
