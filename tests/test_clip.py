@@ -501,3 +501,14 @@ def test_kept_frames_are_exactly_what_a_full_decode_gives(tmp_path, codec):
     height, width = clip.frames.shape[1:3]
     for index, frame in zip(clip.frame_indices, clip.frames):
         assert np.array_equal(frame, _resize(every[index], height, width)), index
+
+
+def test_real_gif(real_clip_path):
+    """newtonscradle.gif: 36 frames at 50 fps ask for every fifth frame and hold 16 only every second."""
+    path = real_clip_path.parent / "newtonscradle.gif"
+    if not path.exists():
+        pytest.skip(f"{path.name} not present beside {real_clip_path.name}")
+    clip = load_clip(path, thumbnails=6)
+    assert clip.source.kind == "animation" and clip.source.fps == 50 and clip.source.frames_decoded == 36
+    assert clip.stride == 2 and clip.window == (0, 30) and clip.frames.shape == (16, 96, 128, 3)
+    assert clip.thumbnails.shape == (6, 48, 64, 3) and clip.thumbnail_indices == [3, 9, 15, 21, 27, 33]
