@@ -155,8 +155,8 @@ def page_figures(quick: bool = False) -> dict:
     what the run's player text weighs."""
     from .assets import sample_file
     from .diffusion import SAMPLERS, Start, schedule_of
-    from .page import denoising
-    from .page.denoising import DENOISE, MODELS, WORKING_SIDE, prior_model, working_clip
+    from .page import show_run
+    from .page.show_run import DENOISE, MODELS, WORKING_SIDE, prior_model, working_clip
     from .pixels import to_unit
 
     path = sample_file("wide")
@@ -172,15 +172,15 @@ def page_figures(quick: bool = False) -> dict:
 
     first, text = [], []
     on_show = {"clip": clip, "path": path}  # the page's session keeps the clip it read
-    asked = denoising.sampler_settings(steps=steps)
+    asked = show_run.sampler_settings(steps=steps)
 
     def page_run():
         started = time.perf_counter()
-        lanes = denoising.lanes_for(str(path), asked, MODELS[0], None, on_show, DENOISE["compare"])
-        updates = denoising.stream_denoising(lanes, path.name)
+        lanes = show_run.lanes_for(str(path), asked, MODELS[0], None, on_show, DENOISE["compare"])
+        updates = show_run.stream_denoising(lanes, path.name)
         lines = [json.dumps(next(updates), separators=(",", ":"))]
         for update in updates:
-            if isinstance(update, denoising.Run):
+            if isinstance(update, show_run.Run):
                 text.append(update.player)
                 continue
             lines.append(json.dumps(update, separators=(",", ":")))  # as the page sends it
@@ -215,7 +215,7 @@ def randomised(model, seed: int = 0, std: float = 0.05):
 def block_diagonal_mask(lengths, device=None) -> torch.Tensor:
     """The attention mask that a dense way needs over clips of `lengths` tokens laid end to end (a pack's
     lengths): token i may attend to token j when both are of one clip. The model never builds it
-    (`packed_attention` computes each clip's block alone); section 3's figure draws it
+    (`packed_attention` computes each clip's block alone); the packing figure draws it
     (figures.packing.mask_cells). -> (N, N) bool."""
     clip_of_token = torch.arange(len(lengths), device=device).repeat_interleave(
         torch.tensor(lengths, device=device))  # (N,)

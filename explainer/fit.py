@@ -1,5 +1,5 @@
 """Fitting the DiT to one clip: a copy of the prior trained on that clip alone for a time budget, and what
-it then makes from pure noise. The page's section 7 and `python -m explainer fit` both use it.
+it then makes from pure noise. The page's fit and `python -m explainer fit` both use it.
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,3 +17,35 @@ def real_clip_path():
     if not path.exists():
         pytest.skip(f"real test clips not present at {TESTDATA}")
     return path
+
+
+# --- the page in headless Chromium (the browser tests' shared fixtures) --------------------------------
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-quic", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def url():
+    """The page served in this process, on loopback, its bundled samples made first."""
+    from servers import running_page
+
+    from explainer import page
+
+    for name in page.SAMPLES:  # made before any clock starts, if the assets are missing
+        page.sample_file(name)
+    with running_page() as address:
+        yield address
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's, driven by Playwright), or a skip saying what is missing."""
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no chromium on PATH (Debian's chromium package drives the browser tests)")
+    with playwright_api.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -19,32 +19,13 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None:
     pytest.skip("no chromium on PATH (Debian's chromium package drives these tests)", allow_module_level=True)
 
-from servers import running_page  # noqa: E402
-
-from explainer import page as explainer_page  # noqa: E402
+from conftest import CHROMIUM_ARGS  # noqa: E402
 
 SHOTS = Path(__file__).resolve().parent / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--disable-quic", "--no-first-run"]
+ARGS = CHROMIUM_ARGS
 FIGURE_IDS = ["amoeba-tube", "tubelet-volume", "crop-vs-native", "packing", "token-story", "token-sequence",
               "noising"]
 TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def url():
-    for name in explainer_page.SAMPLES:  # made before the clock starts, if the assets are missing
-        explainer_page.sample_file(name)
-    with running_page() as address:
-        yield address
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def desktop_page(browser, url):
@@ -422,11 +403,11 @@ def test_leaving_the_page_stops_its_run(browser, url, monkeypatch):
     """A visitor who closes the page mid-run frees the model: Gradio's queue stops the run's generator
     once the page's connection is gone (the server here is this process, so the steps it still computes
     are counted)."""
-    from explainer.page import denoising
+    from explainer.page import show_run
 
     computed = []
-    strips = denoising.strips
-    monkeypatch.setattr(denoising, "strips", lambda *args, **kwargs: computed.append(1) or strips(*args, **kwargs))
+    strips = show_run.strips
+    monkeypatch.setattr(show_run, "strips", lambda *args, **kwargs: computed.append(1) or strips(*args, **kwargs))
     leaving = desktop_page(browser, url)
     wait_drawn(leaving, "amoeba-tube", 1)
     leaving.evaluate("() => { const steps = document.querySelector('#steps input[type=number]'); "

@@ -429,16 +429,16 @@ def test_a_50_step_denoising_run_of_the_sample_fits_the_budgets():
     x_t and x̂0 at every step) stays within the run's byte budget, and so does the file section 9 exports of
     it (besides plotly.js); the attention views stay within a figure's."""
     from explainer import page
-    from explainer.page import denoising, export, theme
+    from explainer.page import export, show_run, theme
 
-    lanes = denoising.lanes_for(page.sample_file("wide"), denoising.sampler_settings("ddim", 50, 0, "noise", 1.0, 0),
+    lanes = show_run.lanes_for(page.sample_file("wide"), show_run.sampler_settings("ddim", 50, 0, "noise", 1.0, 0),
                                 None, None, None)
-    *lines, done = denoising.stream_denoising(lanes, "sample_wide.webm")
+    *lines, done = show_run.stream_denoising(lanes, "sample_wide.webm")
     steps = [line for line in lines if "index" in line]
     assert len(steps) == 50 and [s["index"] for s in steps] == list(range(50))
     sent = sum(len(json.dumps(line)) for line in lines)
     print(f"\n50-step run on the wide sample: {sent / 1e6:.2f} MB sent to the player")
-    assert sent <= denoising.RUN_BYTES + 20_000
+    assert sent <= show_run.RUN_BYTES + 20_000
     first = steps[0]
     assert first["x_t"].startswith("data:image/jpeg;base64,") and first["x0_hat"].startswith("data:image/jpeg;base64,")
     run = done

@@ -19,8 +19,7 @@ def throwaway_section() -> types.ModuleType:
     module.TITLE = THROWAWAY_TITLE
 
     def build(page: Page, number: int) -> None:
-        with gr.Column(elem_classes="fr-section"):
-            section(number, module.TITLE, "Here only to show that a section takes one line to add.")
+        with section(number, module.TITLE, "Here only to show that a section takes one line to add."):
             page.add(throwaway_words=gr.Markdown("nothing to see", elem_id="throwaway-words"))
 
     module.build = build

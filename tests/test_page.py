@@ -69,7 +69,7 @@ def test_the_api_names_every_event(client):
 
 
 def test_the_attention_controls_follow_the_shipped_prior():
-    from explainer.page.denoising import first_attention_choices
+    from explainer.page.show_run import first_attention_choices
     from explainer.weights import load_prior
 
     config = load_prior("cpu")[0].config
@@ -194,7 +194,7 @@ def video_frames(path) -> tuple[str, int]:
 
 
 def test_the_tokens_section_shows_the_trained_embedding():
-    from explainer.page.reel import Amoeba
+    from explainer.page.show_clip import Amoeba
     from explainer.weights import load_prior
 
     prior, _ = load_prior("cpu")
@@ -314,13 +314,13 @@ def test_fit_longer_than_the_cap_is_refused_with_a_readable_message():
 
 
 def test_a_newer_press_stops_the_older_run_at_its_next_step():
-    from explainer.page import denoising, tickets
+    from explainer.page import show_run, tickets
 
-    lanes = denoising.lanes_for(page.sample_file("square"), denoising.sampler_settings("ddim", 10, 0, "noise", 1, 0),
+    lanes = show_run.lanes_for(page.sample_file("square"), show_run.sampler_settings("ddim", 10, 0, "noise", 1, 0),
                                 None, None, None)
     ticket = tickets.new_ticket("a visitor")
     seen = []
-    for update in denoising.stream_denoising(lanes, "square", tickets.still_newest("a visitor", ticket)):
+    for update in show_run.stream_denoising(lanes, "square", tickets.still_newest("a visitor", ticket)):
         seen.append(update)
         if len(seen) == 4:  # the run's line and three steps: then the visitor presses Denoise again
             tickets.new_ticket("a visitor")
@@ -329,11 +329,11 @@ def test_a_newer_press_stops_the_older_run_at_its_next_step():
 
 
 def test_the_narration_comes_from_the_runs_own_numbers():
-    from explainer.page import denoising
+    from explainer.page import show_run
 
-    lanes = denoising.lanes_for(page.sample_file("wide"), denoising.sampler_settings("ddim", 20, 0, "noise", 1, 0),
+    lanes = show_run.lanes_for(page.sample_file("wide"), show_run.sampler_settings("ddim", 20, 0, "noise", 1, 0),
                                 None, None, None, "steps")
-    lines = [line for line in denoising.stream_denoising(lanes, "wide") if isinstance(line, dict) and "says" in line]
+    lines = [line for line in show_run.stream_denoising(lanes, "wide") if isinstance(line, dict) and "says" in line]
     assert {line["lane"] for line in lines} == {0, 1}
     assert [line["index"] for line in lines if line["lane"] == 1] == list(range(10))  # 20 vs 10 steps
     sentences = [line["says"] for line in lines if line["lane"] == 0]

@@ -8,7 +8,7 @@ import pytest
 from explainer import claims, figures
 from explainer.dit import build_dit
 from explainer.errors import ExplainerError
-from explainer.page import claims as page_claims
+from explainer.page import show_claims as page_claims
 
 
 def crop_summary(native_sides, cropped_sides, note=None) -> dict:

@@ -21,7 +21,7 @@ from PIL import Image
 from explainer import page  # noqa: F401  (the page's sections register how an answer is worked out)
 from explainer.assets import SAMPLES, sample_file
 from explainer.clip import Clip
-from explainer.page import reel, sample_answers
+from explainer.page import sample_answers, show_clip
 
 REBUILD = "python -m explainer sample-answers"
 
@@ -158,7 +158,7 @@ def test_an_unreadable_shipped_answer_is_worked_out_when_asked_for(fresh_state, 
 
 def small_answer(name, settings):
     """A stand-in for a section's answer: a picture, HTML, data, and the session's clip."""
-    clip = reel.open_clip(str(sample_file(name)), (2, 8, 8))
+    clip = show_clip.open_clip(str(sample_file(name)), (2, 8, 8))
     picture = np.full((4, 6, 3), len(str(settings)) % 256, np.uint8)
     return ({"path": str(sample_file(name)), "clip": clip}, picture, f"<b>{name}</b>", {"settings": list(settings)})
 

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 import pytest
 
 from explainer.page import layout, sample_answers, views
-from explainer.page.denoising import DENOISE
-from explainer.page.reel import DEFAULTS
 from explainer.page.sections import film_reel_section, take_it_with_you_section
+from explainer.page.show_clip import DEFAULTS
+from explainer.page.show_run import DENOISE
 
 
 def test_a_link_sets_every_setting_it_names_and_leaves_the_rest_at_the_defaults():

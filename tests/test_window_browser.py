@@ -15,26 +15,11 @@ if CHROMIUM is None:
     pytest.skip("no chromium on PATH (Debian's chromium package drives these tests)", allow_module_level=True)
 
 from PIL import Image  # noqa: E402
-from servers import running_page  # noqa: E402
-from test_browser import ARGS, TIMEOUT_MS, click_picture, drawn, wait_drawn  # noqa: E402
+from test_browser import TIMEOUT_MS, click_picture, drawn, wait_drawn  # noqa: E402
 
 # every view below the reel that shows the clip's frames, and how to tell it was drawn again
 PICTURES = ["filmstrip", "cut-frame"]
 FIGURES = ["amoeba-tube", "tubelet-volume", "crop-vs-native", "token-story", "noising"]
-
-
-@pytest.fixture(scope="module")
-def url():
-    with running_page() as address:
-        yield address
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def shot(tab, elem_id: str) -> np.ndarray:

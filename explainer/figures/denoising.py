@@ -1,5 +1,5 @@
 """6. Denoising: the strips of the whole reel the player shows at each step (page/static/denoise_player.js
-draws a run, on the page and in the file section 9 exports), and where one token looks (its attention
+draws a run, on the page and in the file the page exports), and where one token looks (its attention
 over every time slice), with the picker that chooses the token."""
 from __future__ import annotations
 

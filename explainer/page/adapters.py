@@ -46,5 +46,9 @@ def plotly_player(height: int, label: str, elem_id: str | None = None, **options
                    head=f'<script src="gradio_api/file={PLOTLY_JS}"></script>', **options)
 
 
-def section(number: int, title: str, text: str) -> gr.Markdown:
-    return gr.Markdown(f"<h2><span class='fr-num'>{number}</span>{html.escape(title)}</h2>\n\n{text}")
+@contextlib.contextmanager
+def section(number: int, title: str, text: str):
+    """A section of the page: a column headed by its number, its title and what it shows."""
+    with gr.Column(elem_classes="fr-section") as column:
+        gr.Markdown(f"<h2><span class='fr-num'>{number}</span>{html.escape(title)}</h2>\n\n{text}")
+        yield column

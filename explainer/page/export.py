@@ -1,4 +1,4 @@
-"""Section 9, Take it with you: any figure of the page as one self-contained HTML file.
+"""Take it with you: any figure of the page as one self-contained HTML file.
 
 A figure leaves as a Plotly page with plotly.js inlined. The denoising view leaves as the player itself:
 the script the page runs (denoise_player.js), the run's own text (every line the player received) and
@@ -17,8 +17,8 @@ import plotly.io
 from ..errors import ExplainerError
 from ..figures import style
 from . import common
-from .denoising import attention_view
-from .reel import Amoeba, show_crop, show_cut, show_noise, show_tubelet
+from .show_clip import Amoeba, show_crop, show_cut, show_noise, show_tubelet
+from .show_run import attention_view
 from .theme import PLOTLY_JS, denoise_player_js, page_css
 
 # every figure that leaves as a file: its short name -> its title on the page (each section says which of
@@ -58,7 +58,7 @@ def kind_of(which: str) -> str:
 
 
 def figure_json(kind: str, shown: OnShow) -> str:
-    """The Plotly figure of `kind` as the page shows it now: sections 2-5 drawn again from the clip on
+    """The Plotly figure of `kind` as the page shows it now: the clip's figures drawn again from the clip on
     show and their settings; the later ones from this session's run and fitted copy."""
     if kind in ("loss", "regeneration"):
         if not shown.fitted:

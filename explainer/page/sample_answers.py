@@ -33,7 +33,7 @@ from .. import files
 from ..assets import ASSETS, SAMPLES, sample_file
 from ..clip import Clip
 from ..errors import ExplainerError
-from . import reel, views
+from . import show_clip, views
 
 SHIPPED = ASSETS / "answers"   # the answers at the page's default settings, one `NAME.json.gz` a sample
 SAMPLE_ANSWERS = 24            # answers worked out on demand kept, for as many settings
@@ -188,7 +188,7 @@ def _loaded_value(value: dict, name: str, folder: Path):
         return str(path)
     if "clip" in value:
         path = str(sample_file(name))
-        return {"path": path, "clip": reel.open_clip(path, tuple(value["clip"]))}
+        return {"path": path, "clip": show_clip.open_clip(path, tuple(value["clip"]))}
     return value["value"]
 
 

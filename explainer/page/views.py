@@ -15,8 +15,8 @@ from ..assets import SAMPLES, sample_file
 from ..clip import MAX_DECODE_FRAMES
 from ..diffusion import SAMPLERS, SCHEDULES
 from ..trajectory import STARTS
-from .denoising import COMPARE, DEFAULT_SAMPLE, DENOISE, MAX_STEPS
-from .reel import DEFAULTS, TUBELETS
+from .show_clip import DEFAULTS, TUBELETS
+from .show_run import COMPARE, DEFAULT_SAMPLE, DENOISE, MAX_STEPS
 
 
 def _choice(options):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import common, reel
+from .. import common, show_clip
 from ..adapters import plotly_player, readable_errors, section
-from ..reel import DEFAULTS, Amoeba
+from ..show_clip import DEFAULTS, Amoeba
 from ..wiring import Page
 
 TITLE = "The amoeba cut"
@@ -19,9 +19,9 @@ def cut_amoeba(reel_state, *, centre_x, centre_y, size, shape):
     """The amoeba moved: first its cut and tube, then the tubelet and token under it."""
     with readable_errors():
         clip, amoeba = common.clip_on_show(reel_state), Amoeba.of(centre_x, centre_y, size, shape)
-        cut_frame, tube = reel.show_cut(clip, amoeba)
+        cut_frame, tube = show_clip.show_cut(clip, amoeba)
         yield dict(cut_frame=cut_frame, tube=tube)
-        volume, stats, story, sequence = reel.show_tubelet(clip, amoeba)
+        volume, stats, story, sequence = show_clip.show_tubelet(clip, amoeba)
         yield dict(cut_frame=cut_frame, tube=tube, volume=volume, patch_stats=stats, token_story=story,
                    token_sequence=sequence)
 
@@ -29,17 +29,16 @@ def cut_amoeba(reel_state, *, centre_x, centre_y, size, shape):
 def place_amoeba(reel_state, event: gr.SelectData):
     """A click on the frame -> the amoeba's centre, as fractions of the frame."""
     with readable_errors():
-        centre_x, centre_y = reel.amoeba_centre_at(common.clip_on_show(reel_state), *event.index)
+        centre_x, centre_y = show_clip.amoeba_centre_at(common.clip_on_show(reel_state), *event.index)
         return dict(centre_x=centre_x, centre_y=centre_y)
 
 
 def build(page: Page, number: int) -> None:
-    with gr.Column(elem_classes="fr-section"):
-        section(number, TITLE,
-                "Cut the same <span class='fr-amber'>amoeba-shaped piece</span> out of every frame and "
-                "stack the pieces in time order: you get a tube of colour that changes along time, a "
-                "piece of spacetime. Move the amoeba with the sliders or click on the frame; press Play "
-                "to stack the pieces again.")
+    with section(number, TITLE,
+                 "Cut the same <span class='fr-amber'>amoeba-shaped piece</span> out of every frame and "
+                 "stack the pieces in time order: you get a tube of colour that changes along time, a "
+                 "piece of spacetime. Move the amoeba with the sliders or click on the frame; press Play "
+                 "to stack the pieces again."):
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=280):
                 page.add(cut_frame=gr.Image(label="Click to place the amoeba (middle frame)", interactive=False,

@@ -1,21 +1,21 @@
-"""Two claims behind Sora's design, tested on the clip on show (the handler is `claims.test_claims`)."""
+"""Two claims behind Sora's design, tested on the clip on show (the handler is `show_claims.test_claims`)."""
 from __future__ import annotations
 
 import contextlib
 
 import gradio as gr
 
-from .. import claims, common
+from .. import common, show_claims
 from ..adapters import plotly_player, readable_errors, revealer, section
-from ..claims import CLAIM_MAX_SECONDS, CLAIM_SECONDS, budget_words
 from ..pools import FIT_POOL
+from ..show_claims import CLAIM_MAX_SECONDS, CLAIM_SECONDS, budget_words
 from ..wiring import Page
 
 TITLE = "Two claims, tested on your clip"
 CLAIM_VIEWS = ("verdict", "crop_claim", "flicker_claim", "frame_changes", "claims_data")
 
 
-def claims_on_clip(clip_file=None, seconds=CLAIM_SECONDS, seed=claims.SHIPPED_SEED, reel_state=None,
+def claims_on_clip(clip_file=None, seconds=CLAIM_SECONDS, seed=show_claims.SHIPPED_SEED, reel_state=None,
                    progress=gr.Progress(), window_start=0):
     """A clip file (an API call) or the clip on show -> both claims measured on it: three copies of the prior
     fitted for `seconds` each (whole frames, centre squares, attention inside each time slice), then what
@@ -24,11 +24,11 @@ def claims_on_clip(clip_file=None, seconds=CLAIM_SECONDS, seed=claims.SHIPPED_SE
     live = not clip_file
     with readable_errors():
         path = common.source_path(clip_file, reel_state)
-        seconds, seed = claims.claim_settings(seconds, seed)
-        updates = claims.test_claims(path, seconds, seed, common.window_of(reel_state, path, window_start))
+        seconds, seed = show_claims.claim_settings(seconds, seed)
+        updates = show_claims.test_claims(path, seconds, seed, common.window_of(reel_state, path, window_start))
         with contextlib.closing(updates):  # a visitor who leaves stops the fits
             for update in updates:
-                if isinstance(update, claims.ClaimsShown):
+                if isinstance(update, show_claims.ClaimsShown):
                     done = update
                 else:
                     progress(update[0], desc=update[1])
@@ -40,23 +40,22 @@ def claims_on_clip(clip_file=None, seconds=CLAIM_SECONDS, seed=claims.SHIPPED_SE
 
 
 def build(page: Page, number: int) -> None:
-    with gr.Column(elem_classes="fr-section"):
-        section(number, TITLE,
-                "Sora's report makes two claims for its design. <b>Cropping loses the composition</b>: a model "
-                "trained on centre squares never sees the sides of a wide clip. <b>A video model sees space "
-                "and time together</b>, where an image model run frame by frame cannot keep frames "
-                "consistent. Here three copies of the DiT train on your clip with the same budget: one on "
-                "whole frames, one on centre squares only (each keeping its place in the frame), and one "
-                "whose attention stays inside each time slice of "
-                "two frames (the nearest this model comes to an image model run frame by frame). Then the "
-                "first two make the clip from the same pure noise, and the first and third clean your clip "
-                "noised half-way, with the same noise. Whatever the numbers say is what the page says.")
+    with section(number, TITLE,
+                 "Sora's report makes two claims for its design. <b>Cropping loses the composition</b>: a model "
+                 "trained on centre squares never sees the sides of a wide clip. <b>A video model sees space "
+                 "and time together</b>, where an image model run frame by frame cannot keep frames "
+                 "consistent. Here three copies of the DiT train on your clip with the same budget: one on "
+                 "whole frames, one on centre squares only (each keeping its place in the frame), and one "
+                 "whose attention stays inside each time slice of "
+                 "two frames (the nearest this model comes to an image model run frame by frame). Then the "
+                 "first two make the clip from the same pure noise, and the first and third clean your clip "
+                 "noised half-way, with the same noise. Whatever the numbers say is what the page says."):
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=250):
                 page.add(claims_seconds=gr.Slider(5, CLAIM_MAX_SECONDS, CLAIM_SECONDS, step=5,
                                                   label="seconds of training per copy", elem_id="claims-seconds"),
                          claims_budget=gr.Markdown(budget_words(CLAIM_SECONDS), elem_id="claims-budget"),
-                         claims_seed=gr.Number(claims.SHIPPED_SEED, precision=0, minimum=0, maximum=2**32 - 1,
+                         claims_seed=gr.Number(show_claims.SHIPPED_SEED, precision=0, minimum=0, maximum=2**32 - 1,
                                                label="seed (the fits' draws and the noise)", elem_id="claims-seed"),
                          claims_button=gr.Button("Test both claims", variant="primary", elem_id="claims-button"))
             with gr.Column(scale=3, min_width=300):

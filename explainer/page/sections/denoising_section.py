@@ -10,10 +10,10 @@ import gradio as gr
 
 from ...diffusion import SAMPLERS, sampler_takes
 from ...trajectory import STARTS
-from .. import common, denoising
+from .. import common, show_run
 from ..adapters import CLIP_TYPES, plotly_player, readable_errors, section, shown
-from ..denoising import COMPARE, DENOISE, MAX_STEPS, MODELS, START_LABELS
 from ..pools import MODEL_POOL
+from ..show_run import COMPARE, DENOISE, MAX_STEPS, MODELS, START_LABELS
 from ..tickets import new_ticket, still_newest
 from ..wiring import Page
 
@@ -40,8 +40,8 @@ def denoise_clip(clip_file=None, request: gr.Request = None, **settings):
         if run is None:
             yield {"player": text}
             continue
-        start_at = denoising.run_attention_choices(run)
-        view, frame = denoising.attention_view(run, start_at.step, start_at.block, "mean", start_at.token)
+        start_at = show_run.run_attention_choices(run)
+        view, frame = show_run.attention_view(run, start_at.step, start_at.block, "mean", start_at.token)
         yield dict(run=run, player=text, run_facts=run.facts, run_data=run.summary, att_step=start_at.step,
                    att_block=start_at.block, token=start_at.token, attention=view, token_frame=frame,
                    video=run.video)
@@ -61,11 +61,11 @@ def denoise_stream(clip_file, request, *, reel_state=None, fitted=None, ticket=N
     session = getattr(request, "session_hash", None) or ""
     with readable_errors():
         path = common.source_path(clip_file, reel_state)
-        settings = denoising.sampler_settings(**sampler)
-        lanes = denoising.lanes_for(path, settings, model_choice, fitted, reel_state, compare, window_start)
+        settings = show_run.sampler_settings(**sampler)
+        lanes = show_run.lanes_for(path, settings, model_choice, fitted, reel_state, compare, window_start)
         text = ""
-        for update in denoising.stream_denoising(lanes, Path(path).name, still_newest(session, ticket)):
-            if isinstance(update, denoising.Run):
+        for update in show_run.stream_denoising(lanes, Path(path).name, still_newest(session, ticket)):
+            if isinstance(update, show_run.Run):
                 yield text, update
                 return
             if update.get("kind") == "run":
@@ -79,7 +79,7 @@ def run_delivered(run):
     video (nothing when a newer press stopped it first)."""
     if not run:
         return {}
-    start_at = denoising.run_attention_choices(run)
+    start_at = show_run.run_attention_choices(run)
     return dict(run_facts=run.facts, run_data=run.summary,
                 att_step=gr.update(maximum=start_at.steps, value=start_at.step),
                 att_block=gr.update(choices=list(range(1, start_at.blocks + 1)), value=start_at.block),
@@ -103,7 +103,7 @@ def attention_after_run(run, att_step, att_block, att_head, token):
 def show_attention(run, att_step, att_block, att_head, token):
     """The attention view for the page's controls (a bad setting is a message)."""
     with readable_errors():
-        return denoising.attention_view(run, att_step, att_block, att_head, token)
+        return show_run.attention_view(run, att_step, att_block, att_head, token)
 
 
 def attention_views(run, att_step, att_block, att_head, token):
@@ -114,7 +114,7 @@ def attention_views(run, att_step, att_block, att_head, token):
 def pick_token(run, token, event: gr.SelectData):
     """A click on the frame -> the token under it, in the same time slice."""
     with readable_errors():
-        return denoising.token_at(run, token, *event.index)
+        return show_run.token_at(run, token, *event.index)
 
 
 def denoise_player(label: str, elem_id: str) -> gr.HTML:
@@ -150,7 +150,7 @@ def sampler_controls(page: Page) -> None:
 def where_one_token_looks(page: Page) -> None:
     """Pick a token (click its patch or slide its number), a step, a block and a head; see where that token
     looks in the run."""
-    choices = denoising.first_attention_choices()
+    choices = show_run.first_attention_choices()
     gr.Markdown("### Where one token looks\nIn every block each token asks all the others what they "
                 "hold. Pick a <span class='fr-pink'>token</span> (click its patch on the frame or slide its "
                 "number): the frames of every time slice light up where it looks, and each caption "
@@ -180,18 +180,17 @@ def where_one_token_looks(page: Page) -> None:
 
 
 def build(page: Page, number: int) -> None:
-    with gr.Column(elem_classes="fr-section"):
-        section(number, TITLE,
-                "Now the film runs backwards: the DiT looks at a reel of <span class='fr-grey'>noise</span> "
-                "and guesses the clean clip, x̂0, patch by patch (each token paints its patch and a 2-pixel "
-                "margin it shares with its neighbours, so no seam is left to one side alone); the sampler "
-                "steps a little towards that guess, and the DiT guesses again. You watch every frame of the "
-                "reel at every step as it is computed, with the map of its path and a sentence on what "
-                "changed. The first run starts from <b>your clip drowned part-way in noise</b>, so it ends "
-                "in something you recognise. This small DiT has seen a few minutes of real footage and "
-                "photographs beside made-up clips, a sliver of what a real video model learns from: from "
-                "pure noise it paints textures with the grain of real footage but nothing you would "
-                "recognise.")
+    with section(number, TITLE,
+                 "Now the film runs backwards: the DiT looks at a reel of <span class='fr-grey'>noise</span> "
+                 "and guesses the clean clip, x̂0, patch by patch (each token paints its patch and a 2-pixel "
+                 "margin it shares with its neighbours, so no seam is left to one side alone); the sampler "
+                 "steps a little towards that guess, and the DiT guesses again. You watch every frame of the "
+                 "reel at every step as it is computed, with the map of its path and a sentence on what "
+                 "changed. The first run starts from <b>your clip drowned part-way in noise</b>, so it ends "
+                 "in something you recognise. This small DiT has seen a few minutes of real footage and "
+                 "photographs beside made-up clips, a sliver of what a real video model learns from: from "
+                 "pure noise it paints textures with the grain of real footage but nothing you would "
+                 "recognise."):
         page.add(api_clip=gr.File(visible=False, file_types=CLIP_TYPES, type="filepath",
                                   label="clip file (API calls only)"))
         with gr.Row(equal_height=False):

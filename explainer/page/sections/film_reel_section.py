@@ -8,10 +8,10 @@ from pathlib import Path
 import gradio as gr
 
 from ...assets import SAMPLES, sample_file
-from .. import common, reel, sample_answers, views
+from .. import common, sample_answers, show_clip, views
 from ..adapters import CLIP_TYPES, readable_errors, section
 from ..pools import MODEL_POOL
-from ..reel import Amoeba
+from ..show_clip import Amoeba
 from ..wiring import Page
 
 TITLE = "The film reel"
@@ -34,18 +34,19 @@ def clip_answers(path: str, name: str, settings: dict, progress=None):
     progress = progress or (lambda *_, **__: None)
     amoeba = Amoeba.of(settings["centre_x"], settings["centre_y"], settings["size"], settings["shape"])
     progress(0.05, desc="Reading the clip")
-    clip = reel.open_clip(path, (settings["pt"], settings["ph"], settings["pw"]), settings["window_start"])
-    filmstrip, facts, summary = reel.show_reel(clip, name)
-    cut_frame, tube = reel.show_cut(clip, amoeba)
-    top = dict(reel={"path": path, "clip": clip}, timeline=reel.show_timeline(clip), window_start=window_slider(clip),
-               filmstrip=filmstrip, reel_facts=facts, reel_summary=summary, cut_frame=cut_frame, tube=tube)
+    clip = show_clip.open_clip(path, (settings["pt"], settings["ph"], settings["pw"]), settings["window_start"])
+    filmstrip, facts, summary = show_clip.show_reel(clip, name)
+    cut_frame, tube = show_clip.show_cut(clip, amoeba)
+    top = dict(reel={"path": path, "clip": clip}, timeline=show_clip.show_timeline(clip),
+               window_start=window_slider(clip), filmstrip=filmstrip, reel_facts=facts, reel_summary=summary,
+               cut_frame=cut_frame, tube=tube)
     yield top
     progress(0.5, desc="Cutting spacetime patches")
-    volume, stats, story, sequence = reel.show_tubelet(clip, amoeba)
+    volume, stats, story, sequence = show_clip.show_tubelet(clip, amoeba)
     progress(0.8, desc="Noising")
     yield {**top, "volume": volume, "patch_stats": stats, "token_story": story, "token_sequence": sequence,
-           "crop": reel.show_crop(clip), "noise": reel.show_noise(clip, settings["schedule"], settings["t"]),
-           "packing": reel.show_packing(clip, name)}
+           "crop": show_clip.show_crop(clip), "noise": show_clip.show_noise(clip, settings["schedule"], settings["t"]),
+           "packing": show_clip.show_packing(clip, name)}
 
 
 def window_slider(clip) -> dict:
@@ -92,20 +93,19 @@ def move_window(reel_state, event: gr.SelectData):
     """A click on the timeline -> the window's first frame, so that the window centres where it was clicked."""
     with readable_errors():
         clip = common.clip_on_show(reel_state)
-        timeline = reel.show_timeline(clip)
+        timeline = show_clip.show_timeline(clip)
         if timeline is None:
             raise gr.Error("A still image is a one-frame clip: there is no window to move.", duration=8)
-        return reel.window_at(clip, event.index[0], timeline.shape[1])
+        return show_clip.window_at(clip, event.index[0], timeline.shape[1])
 
 
 def build(page: Page, number: int) -> None:
-    with gr.Column(elem_classes="fr-section"):
-        section(number, TITLE,
-                "A video is a reel of frames. The explainer cuts a window of 16 consecutive frames out of your "
-                "clip, about ten a second (the rate this small model learned on), and shrinks them to a small "
-                "working size, keeping the frame's own shape: no cropping. Move the window along the clip "
-                "with the slider or a click on the timeline. Drop in any clip (mp4, webm, mov, avi, mkv, gif, "
-                "or a still photo) or pick a sample.")
+    with section(number, TITLE,
+                 "A video is a reel of frames. The explainer cuts a window of 16 consecutive frames out of your "
+                 "clip, about ten a second (the rate this small model learned on), and shrinks them to a small "
+                 "working size, keeping the frame's own shape: no cropping. Move the window along the clip "
+                 "with the slider or a click on the timeline. Drop in any clip (mp4, webm, mov, avi, mkv, gif, "
+                 "or a still photo) or pick a sample."):
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=280):
                 page.add(clip_file=gr.File(label="Drop your clip here", file_types=CLIP_TYPES, type="filepath",

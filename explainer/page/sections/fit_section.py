@@ -5,11 +5,11 @@ import contextlib
 
 import gradio as gr
 
-from .. import common, fitting
+from .. import common, show_fit
 from ..adapters import plotly_player, readable_errors, revealer, section, shown
-from ..denoising import MODELS
-from ..fitting import FIT_MAX_SECONDS, FIT_SECONDS, FIT_SIDE
 from ..pools import FIT_POOL
+from ..show_fit import FIT_MAX_SECONDS, FIT_SECONDS, FIT_SIDE
+from ..show_run import MODELS
 from ..wiring import Page
 
 TITLE = "Fit the DiT to your clip"
@@ -27,12 +27,12 @@ def fit_to_clip(clip_file=None, seconds=FIT_SECONDS, seed=0, reel_state=None, pr
     live = not clip_file
     with readable_errors():
         path = common.source_path(clip_file, reel_state)
-        seconds, seed = fitting.fit_settings(seconds, seed)
-        updates = fitting.fit_to(path, seconds, seed, report=lambda fraction, text: progress(fraction, desc=text),
+        seconds, seed = show_fit.fit_settings(seconds, seed)
+        updates = show_fit.fit_to(path, seconds, seed, report=lambda fraction, text: progress(fraction, desc=text),
                                  window=common.window_of(reel_state, path, window_start))
         with contextlib.closing(updates):  # a visitor who leaves stops the training
             for update in updates:
-                if isinstance(update, fitting.Training):
+                if isinstance(update, show_fit.Training):
                     if live:
                         yield {"loss": shown(update.loss)}
                 else:
@@ -43,13 +43,12 @@ def fit_to_clip(clip_file=None, seconds=FIT_SECONDS, seed=0, reel_state=None, pr
 
 
 def build(page: Page, number: int) -> None:
-    with gr.Column(elem_classes="fr-section"):
-        section(number, TITLE,
-                "A copy of the DiT trains on your clip alone (drown it in noise at a random step, ask for "
-                "the clean clip back, nudge the weights) again and again while the loss falls; it works "
-                f"on the clip at {FIT_SIDE} px, because a minute on a CPU buys enough steps at {FIT_SIDE} px. "
-                "Then the prior and the fitted copy start from the same pure noise, and the fitted one should "
-                "bring back something closer to your reel.")
+    with section(number, TITLE,
+                 "A copy of the DiT trains on your clip alone (drown it in noise at a random step, ask for "
+                 "the clean clip back, nudge the weights) again and again while the loss falls; it works "
+                 f"on the clip at {FIT_SIDE} px, because a minute on a CPU buys enough steps at {FIT_SIDE} px. "
+                 "Then the prior and the fitted copy start from the same pure noise, and the fitted one should "
+                 "bring back something closer to your reel."):
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=250):
                 page.add(fit_seconds=gr.Slider(10, FIT_MAX_SECONDS, FIT_SECONDS, step=5, label="seconds of training",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import gradio as gr
 
 from ...diffusion import SCHEDULES
-from .. import common, reel
+from .. import common, show_clip
 from ..adapters import plotly_player, readable_errors, section
-from ..reel import DEFAULTS
+from ..show_clip import DEFAULTS
 from ..wiring import Page
 
 TITLE = "Noising"
@@ -16,15 +16,14 @@ EXPORTS = ("noise",)  # its figures that leave as files (export.TITLES)
 
 def noise_clip(reel_state, schedule, t):
     with readable_errors():
-        return reel.show_noise(common.clip_on_show(reel_state), schedule, t)
+        return show_clip.show_noise(common.clip_on_show(reel_state), schedule, t)
 
 
 def build(page: Page, number: int) -> None:
-    with gr.Column(elem_classes="fr-section"):
-        section(number, TITLE,
-                "A diffusion model learns to remove noise, so it trains on clips drowned in it. At step t "
-                "each pixel becomes √ᾱ·clip + √(1−ᾱ)·<span class='fr-grey'>noise</span>: as t grows, "
-                "ᾱ falls and the reel dissolves into grey static. Press Play to sweep t from clean to noise.")
+    with section(number, TITLE,
+                 "A diffusion model learns to remove noise, so it trains on clips drowned in it. At step t "
+                 "each pixel becomes √ᾱ·clip + √(1−ᾱ)·<span class='fr-grey'>noise</span>: as t grows, "
+                 "ᾱ falls and the reel dissolves into grey static. Press Play to sweep t from clean to noise."):
         with gr.Row():
             page.add(schedule=gr.Radio(list(SCHEDULES), value=DEFAULTS["schedule"], label="schedule",
                                        min_width=160, scale=1),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ..adapters import plotly_player, section
-from ..reel import DEFAULTS, TUBELETS
+from ..show_clip import DEFAULTS, TUBELETS
 from ..wiring import Page
 
 TITLE = "Spacetime patches"
@@ -14,13 +14,12 @@ UNITS = {"pt": "frames", "ph": "pixels", "pw": "pixels"}
 
 
 def build(page: Page, number: int) -> None:
-    with gr.Column(elem_classes="fr-section"):
-        section(number, TITLE,
-                "A video model cuts the whole reel the same way, with boxes instead of amoebas: every "
-                "pt frames × ph × pw pixels make one spacetime patch, a tubelet. The amoeba's tubelets "
-                "glow <span class='fr-amber'>amber</span>; the <span class='fr-pink'>pink</span> one "
-                "under its centre is pulled out to show its frames. Smaller tubelets mean more tokens, "
-                "and attention compares every token with every other, so its cost grows with the square.")
+    with section(number, TITLE,
+                 "A video model cuts the whole reel the same way, with boxes instead of amoebas: every "
+                 "pt frames × ph × pw pixels make one spacetime patch, a tubelet. The amoeba's tubelets "
+                 "glow <span class='fr-amber'>amber</span>; the <span class='fr-pink'>pink</span> one "
+                 "under its centre is pulled out to show its frames. Smaller tubelets mean more tokens, "
+                 "and attention compares every token with every other, so its cost grows with the square."):
         with gr.Row():
             for name, choices in TUBELETS.items():
                 page.add(**{name: gr.Radio(choices, value=DEFAULTS[name], label=f"{name} ({UNITS[name]})",

@@ -5,7 +5,7 @@ import gradio as gr
 
 from .. import common, export, views
 from ..adapters import readable_errors, section
-from ..reel import Amoeba
+from ..show_clip import Amoeba
 from ..wiring import Page
 
 TITLE = "Take it with you"
@@ -49,11 +49,10 @@ LINK_JS = """(query) => {
 
 
 def build(page: Page, number: int) -> None:
-    with gr.Column(elem_classes="fr-section"):
-        section(number, TITLE,
-                "Each denoising run becomes a video that plays in any browser: x_t on the "
-                "left, the guess x̂0 on the right, one video frame per step, the clip's frames running "
-                "along. And any figure of this page leaves as one interactive HTML file that works offline.")
+    with section(number, TITLE,
+                 "Each denoising run becomes a video that plays in any browser: x_t on the "
+                 "left, the guess x̂0 on the right, one video frame per step, the clip's frames running "
+                 "along. And any figure of this page leaves as one interactive HTML file that works offline."):
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
                 page["video"].render()

@@ -1,4 +1,4 @@
-"""Sections 1-5, one clip's story: the film reel, the amoeba cut, spacetime patches, tokens, noising.
+"""One clip's story: the film reel, the amoeba cut, spacetime patches, tokens, noising.
 
 Each `show_*` takes the clip on show and that section's settings and returns what the section shows.
 """

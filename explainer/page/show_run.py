@@ -39,7 +39,7 @@ DENOISE = dict(sampler="ddim", steps=50, seed=0, start="clip", strength=0.4, eta
 START_LABELS = {"clip": "your clip, noised", "noise": "pure noise"}  # each of trajectory.STARTS on screen
 MODELS = ["prior", "fitted to your clip"]
 MAX_STEPS = 50
-WORKING_SIDE = 128       # the clip's working size in sections 1-6 (load_clip's default)
+WORKING_SIDE = 128       # the clip's working size, from the film reel to denoising (load_clip's default)
 CLIP_FRAMES = 16         # frames of the working clip (load_clip's default)
 DEFAULT_SAMPLE = "wide"  # the sample the page opens on
 

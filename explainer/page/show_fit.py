@@ -1,4 +1,4 @@
-"""Section 7, Fit the DiT to your clip: a copy of the prior trains on one clip, then both models
+"""Fit the DiT to your clip: a copy of the prior trains on one clip, then both models
 regenerate it from the same noise."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ..fit import FIT_SIDE, fit_on_thread, regenerate
 from ..pixels import psnr_db, to_pixels, to_unit
 from . import common
 from .common import chips, fact
-from .denoising import CLIP_FRAMES, prior_model
+from .show_run import CLIP_FRAMES, prior_model
 
 FIT_SECONDS = 60
 FIT_MAX_SECONDS = 120

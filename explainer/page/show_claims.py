@@ -1,4 +1,4 @@
-"""8. Two claims, tested on your clip: the handler (no Gradio here).
+"""Two claims, tested on your clip: the handler (no Gradio here).
 
 `test_claims` runs `explainer.claims` on the clip on show with a time budget per fit and reports progress;
 for a bundled sample at the shipped budget and seed it answers at once from `assets/claims/`, worked out
@@ -14,11 +14,11 @@ from .. import claims, figures
 from ..assets import ASSETS
 from . import common
 from .common import chips, fact
-from .denoising import prior_model
-from .fitting import FIT_SIDE, fit_settings
+from .show_fit import FIT_SIDE, fit_settings
+from .show_run import prior_model
 from .views import sample_on_show
 
-CLAIM_SECONDS = 30       # each fit's budget: three fits and the runs after them take about a minute and a half
+CLAIM_SECONDS = 30       # each fit's budget: three fits run in turn, then what they make
 CLAIM_MAX_SECONDS = 60
 SHIPPED = ASSETS / "claims"
 SHIPPED_SEED = 0
