@@ -188,17 +188,41 @@ def start_index(steps: int, strength: float) -> int:
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: a clip tensor has no single truth value to compare by
+class Given:
+    """Frames given clean (the prompt): `frames` of `clip` (B, T, ...) are in the sample at every step, never
+    changed by the sampler, and the model sees their time slices (`slices`, of `time_slices`) at t = 0."""
+
+    clip: torch.Tensor
+    frames: tuple[int, ...]
+    slices: tuple[int, ...]
+    time_slices: int
+
+    def timesteps(self, t: int, batch: int, device) -> torch.Tensor:
+        """The step's t for every generated slice and 0 for the given ones. -> (B, time_slices) long."""
+        per_slice = torch.full((batch, self.time_slices), t, dtype=torch.long, device=device)
+        per_slice[:, list(self.slices)] = 0
+        return per_slice
+
+    def put_back(self, x: torch.Tensor) -> torch.Tensor:
+        """x with the given frames the clean ones again."""
+        x = x.clone()
+        x[:, list(self.frames)] = self.clip[:, list(self.frames)].to(x)
+        return x
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: a clip tensor has no single truth value to compare by
 class Start:
     """Where a run begins: pure noise of `shape` (B, ...), or (SDEdit) `clip` (B, ...) in [-1, 1] noised to
-    the first timestep that `strength` keeps."""
+    the first timestep that `strength` keeps; with `given`, some frames given clean throughout."""
 
     shape: tuple
     clip: torch.Tensor | None = None
     strength: float = 1.0
+    given: Given | None = None
 
     @classmethod
-    def noise(cls, shape) -> Start:
-        return cls(tuple(shape))
+    def noise(cls, shape, given: Given | None = None) -> Start:
+        return cls(tuple(shape), given=given)
 
     @classmethod
     def noised_clip(cls, clip: torch.Tensor, strength: float) -> Start:
@@ -227,15 +251,21 @@ def begin(model, schedule: Schedule, start: Start, *, steps: int, generator):
     timesteps = leading_timesteps(schedule, steps)
     noise = torch.randn(start.shape, generator=generator).to(device)
     if start.clip is None:
-        return timesteps, noise
+        return timesteps, (noise if start.given is None else start.given.put_back(noise))
     timesteps = timesteps[start_index(len(timesteps), start.strength):]
     return timesteps, add_noise(schedule, start.clip.to(device), noise, timesteps[0])
 
 
-def predict(model: Model, x_t, t: int, alpha_bar, *, predicts: str, clamp_x0: bool):
-    """Call the model once and return (x0_hat, eps_hat), whichever of the two it predicts."""
-    t_batch = torch.full((x_t.shape[0],), t, dtype=torch.long, device=x_t.device)
+def predict(model: Model, x_t, t: int, alpha_bar, *, predicts: str, clamp_x0: bool, given: Given | None = None):
+    """Call the model once and return (x0_hat, eps_hat), whichever of the two it predicts. With `given`, the
+    model sees the given slices at t = 0 and the guess of the given frames is the given frames."""
+    if given is None:
+        t_batch = torch.full((x_t.shape[0],), t, dtype=torch.long, device=x_t.device)  # (B,)
+    else:
+        t_batch = given.timesteps(t, x_t.shape[0], x_t.device)  # (B, gt)
     out = model(x_t, t_batch).to(x_t.dtype)
+    if given is not None:
+        out = given.put_back(out)
     if predicts == "x0":
         x0 = out.clamp(-1, 1) if clamp_x0 else out
         return x0, to_eps(x_t, x0, alpha_bar)
@@ -243,6 +273,11 @@ def predict(model: Model, x_t, t: int, alpha_bar, *, predicts: str, clamp_x0: bo
         x0 = to_x0(x_t, out, alpha_bar)
         return (x0.clamp(-1, 1) if clamp_x0 else x0), out
     raise ValueError(f"predicts must be 'x0' or 'eps', got {predicts!r}")
+
+
+def keep_given(x: torch.Tensor, given: Given | None) -> torch.Tensor:
+    """A step's result with the given frames put back clean (unchanged without given frames)."""
+    return x if given is None else given.put_back(x)
 
 
 def ddim(model: Model, schedule: Schedule, start: Start, *, steps: int = 50, eta: float = 0.0,
@@ -256,12 +291,13 @@ def ddim(model: Model, schedule: Schedule, start: Start, *, steps: int = 50, eta
     for index, t in enumerate(timesteps):
         with torch.inference_mode():
             alpha_bar, alpha_bar_prev = step_alpha_bars(schedule, t, steps, x)
-            x0, eps = predict(model, x, t, alpha_bar, predicts=predicts, clamp_x0=clamp_x0)
+            x0, eps = predict(model, x, t, alpha_bar, predicts=predicts, clamp_x0=clamp_x0, given=start.given)
             # sigma_t: eta scales the variance of DDPM's posterior q(x_{t-1} | x_t, x_0)
             sigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev)).sqrt()
             x_next = alpha_bar_prev.sqrt() * x0 + (1 - alpha_bar_prev - sigma**2).sqrt() * eps
             if eta > 0:
                 x_next = x_next + sigma * torch.randn(x.shape, generator=generator).to(x)
+            x_next = keep_given(x_next, start.given)
         yield Step(index, len(timesteps), t, x, x0, x_next)
         x = x_next
 
@@ -277,7 +313,7 @@ def ddpm(model: Model, schedule: Schedule, start: Start, *, steps: int | None = 
     for index, t in enumerate(timesteps):
         with torch.inference_mode():
             alpha_bar, alpha_bar_prev = step_alpha_bars(schedule, t, steps, x)
-            x0, _ = predict(model, x, t, alpha_bar, predicts=predicts, clamp_x0=clamp_x0)
+            x0, _ = predict(model, x, t, alpha_bar, predicts=predicts, clamp_x0=clamp_x0, given=start.given)
             beta = 1 - alpha_bar / alpha_bar_prev  # the beta of this (possibly skipping) step
             # posterior mean: a blend of the clean-clip guess and the current sample
             mean = (alpha_bar_prev.sqrt() * beta * x0 + (1 - beta).sqrt() * (1 - alpha_bar_prev) * x) / (1 - alpha_bar)
@@ -285,6 +321,7 @@ def ddpm(model: Model, schedule: Schedule, start: Start, *, steps: int | None = 
             if t - ratio >= 0:
                 variance = ((1 - alpha_bar_prev) / (1 - alpha_bar) * beta).clamp(min=1e-20)
                 x_next = mean + variance.sqrt() * torch.randn(x.shape, generator=generator).to(x)
+            x_next = keep_given(x_next, start.given)
         yield Step(index, len(timesteps), t, x, x0, x_next)
         x = x_next
 

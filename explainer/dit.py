@@ -45,10 +45,11 @@ def gated_add(x, gate, branch):
     return torch.addcmul(x, gate, branch)
 
 
-def per_token(rows, pack: Pack | None = None):
-    """Conditioning computed once per clip, (B, k), made to broadcast over the tokens: (B, 1, k) for a
-    batch of clips; in a pack every token takes its own clip's row, (1, N, k)."""
-    return rows[:, None] if pack is None else pack.spread(rows)
+def per_token(rows, spread: Pack | SliceTimes | None = None):
+    """Conditioning computed once per distinct timestep, (k rows, width), made to broadcast over the
+    tokens: one row per clip, (B, 1, width), for a batch with one t per clip; in a pack every token takes
+    its own clip's row, (1, N, width); with a t per time slice every token takes its slice's, (B, N, width)."""
+    return rows[:, None] if spread is None else spread.spread(rows)
 
 
 def as_triple(value) -> tuple[int, int, int]:
@@ -158,6 +159,32 @@ class Attention(nn.Module):
         return self.proj(out), full[:, :, query].float()  # (B, N, D), (B, h, N)
 
 
+# --- a timestep per time slice --------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)  # eq=False: it holds a tensor
+class SliceTimes:
+    """Which row of conditioning each time slice takes when each slice of a clip has its own timestep (given
+    slices at t = 0, the rest at the step's t): `row` (B, gt) indexes the distinct timesteps, each a stretch
+    of `per_slice` tokens (tokens are time-major)."""
+
+    row: torch.Tensor  # (B, gt) long
+    per_slice: int  # tokens in one time slice, gh * gw
+
+    def spread(self, rows):
+        """One row per distinct timestep to one per token. (k, width) -> (B, N, width)."""
+        return rows[self.row].repeat_interleave(self.per_slice, dim=1)  # (B, gt, w) -> (B, gt * gh * gw, w)
+
+
+def distinct_times(t: torch.Tensor, grid: PatchGrid) -> tuple[torch.Tensor, SliceTimes]:
+    """A timestep per time slice (B, gt) as the few distinct timesteps (adaLN runs once for each) and where
+    each slice finds its own. -> ((k,), SliceTimes)."""
+    gt, gh, gw = grid.shape
+    if t.shape[1] != gt:
+        raise ValueError(f"a timestep per time slice needs {gt} per clip, got {t.shape[1]}")
+    distinct, row = torch.unique(t, return_inverse=True)  # (k,), (B, gt)
+    return distinct, SliceTimes(row, gh * gw)
+
+
 # --- the adaLN-Zero block ----------------------------------------------------------------------------
 
 class MLP(nn.Module):
@@ -185,11 +212,12 @@ class AdaLNZeroBlock(nn.Module):
         # shift, scale and gate for the attention branch and the MLP branch, all from c
         self.adaLN = nn.Sequential(nn.SiLU(), nn.Linear(width, 6 * width))
 
-    def forward(self, x, c, query: int | None = None, pack: Pack | None = None):
+    def forward(self, x, c, query: int | None = None, pack: Pack | None = None, slices: SliceTimes | None = None):
         """x (B, N, D), c (B, D) -> (B, N, D), and the attention weights of `query` (or None). With `pack`,
-        x (1, N, D) holds every clip's tokens and c (clips, D) one row per clip."""
-        # the modulation depends on t alone: computed once per clip, then spread over that clip's tokens
-        modulation = per_token(self.adaLN(c), pack)  # (B, 1, 6D), or (1, N, 6D) in a pack
+        x (1, N, D) holds every clip's tokens and c (clips, D) one row per clip. With `slices`, c holds one
+        row per distinct timestep and each time slice takes its own."""
+        # the modulation depends on t alone: computed once per timestep, then spread over its tokens
+        modulation = per_token(self.adaLN(c), slices or pack)  # (B, 1, 6D), or (1 or B, N, 6D)
         shift_a, scale_a, gate_a, shift_m, scale_m, gate_m = modulation.chunk(6, dim=-1)  # 6x (B, 1, D)
         h, weights = self.attn(modulate(self.norm1(x), shift_a, scale_a), query, pack)  # (B, N, D)
         x = gated_add(x, gate_a, h)  # (B, N, D)
@@ -208,8 +236,8 @@ class FinalLayer(nn.Module):
         self.adaLN = nn.Sequential(nn.SiLU(), nn.Linear(width, 2 * width))
         self.linear = nn.Linear(width, tile_dim)
 
-    def forward(self, x, c, pack: Pack | None = None):
-        shift, scale = per_token(self.adaLN(c), pack).chunk(2, dim=-1)  # 2x (B, 1, D), or (1, N, D) in a pack
+    def forward(self, x, c, pack: Pack | None = None, slices: SliceTimes | None = None):
+        shift, scale = per_token(self.adaLN(c), slices or pack).chunk(2, dim=-1)  # 2x (B, 1, D), or (1 or B, N, D)
         return self.linear(modulate(self.norm(x), shift, scale))  # (B, N, pt*(ph+2m)*(pw+2m)*C)
 
 
@@ -325,8 +353,21 @@ class DiT(nn.Module):
         """The tubelet grid this model cuts a clip of (frames, height, width) into (frames padded to pt)."""
         return padded_grid(frames, height, width, self.config.patch, self.config.channels)
 
+    def conditioning(self, t, grid: PatchGrid, batch: int, time_slices: bool):
+        """The timestep conditioning c of a forward, and how its rows reach the tokens: t (B,) or one number,
+        one row per clip; t (B, gt), a timestep per time slice, one row per distinct timestep (spread by
+        SliceTimes), or with `time_slices` one row per slice's own sequence. -> (c, SliceTimes or None)."""
+        if t.dim() == 2 and time_slices:  # each slice is its own sequence: its own row
+            return self.t_embed(t.reshape(-1)), None  # (B * gt, D)
+        if t.dim() == 2:
+            distinct, slices = distinct_times(t, grid)
+            return self.t_embed(distinct), slices  # (k, D)
+        c = self.t_embed(t.reshape(-1).expand(batch))  # (B, D)
+        return c.repeat_interleave(grid.shape[0] if time_slices else 1, dim=0), None  # (B or B * gt, D)
+
     def forward(self, x, t, attention_of: tuple[int, int] | None = None, offset=0, time_slices: bool = False):
-        """x: noisy clips (B, T, H, W, C); t: timesteps, (B,) or one number; -> predicted clean clips
+        """x: noisy clips (B, T, H, W, C); t: timesteps, (B,) or one number, or one per time slice (B, gt)
+        (given slices at t = 0 beside the generated ones at the step's t); -> predicted clean clips
         (B, T, H, W, C), float32.
 
         attention_of=(block, query_token): also return how token `query_token` spreads its attention over
@@ -344,20 +385,19 @@ class DiT(nn.Module):
             raise IndexError(f"attention_of={attention_of} outside {len(self.blocks)} blocks, {grid.tokens} tokens")
         if time_slices and block_of is not None:
             raise ValueError("attention_of reads full attention; it does not combine with time_slices")
-        t = torch.as_tensor(t, device=x.device).reshape(-1).expand(x.shape[0])  # (B,)
+        t = torch.as_tensor(t, device=x.device)  # (B,), (B, gt) or ()
         pos = position_embedding(self.config.width, grid.shape, as_triple(offset), x.device)  # (N, D)
         with autocast(x.device):
             x = pad_frames(x, self.config.patch[0])  # (B, T', H, W, C)
             x = self.embed(patchify(x, self.config.patch)) + pos  # (B, N, D)
-            c = self.t_embed(t)  # (B, D)
+            c, spread = self.conditioning(t, grid, x.shape[0], time_slices)  # (B, D), (k, D) or (B * gt, D)
             slices = grid.shape[0] if time_slices else 1  # tokens are time-major: a slice is one stretch
             x = rearrange(x, "b (gt s) d -> (b gt) s d", gt=slices)  # each slice its own sequence
-            c = c.repeat_interleave(slices, dim=0)  # (B * slices, D)
             for index, block in enumerate(self.blocks):
-                x, found = block(x, c, query if index == block_of else None)  # (B, N, D)
+                x, found = block(x, c, query if index == block_of else None, slices=spread)  # (B, N, D)
                 if index == block_of:
                     weights = found  # (B, heads, N)
-            x = rearrange(self.final(x, c), "(b gt) s k -> b (gt s) k", gt=slices)  # (B, N, pt*(ph+2m)*(pw+2m)*C)
+            x = rearrange(self.final(x, c, slices=spread), "(b gt) s k -> b (gt s) k", gt=slices)  # (B, N, tile)
         x0 = tiles_to_clip(x.float(), grid, self.config.margin)[:, :frames]  # (B, T, H, W, C)
         return x0 if attention_of is None else (x0, weights)
 

@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .diffusion import SAMPLERS, Schedule, Start, device_of, options_for, schedule_of
+from .diffusion import SAMPLERS, Given, Schedule, Start, device_of, options_for, schedule_of
 from .dit import DiT
+from .errors import ExplainerError
+from .given import GIVEN, given_slices, slice_frames, working_clip
 from .pixels import psnr_db, to_pixels, to_unit
 from .video import write_webm
 
@@ -37,8 +39,9 @@ STARTS = {"noise": from_noise, "clip": from_clip}
 @dataclass(frozen=True)
 class RunSettings:
     """What a denoising run is asked for: the sampler (a name in diffusion.SAMPLERS), its model calls, the
-    seed of its noise, where it starts (a name in STARTS: the clip noised to `strength`, or pure noise), and
-    DDIM's eta (fresh noise in each step)."""
+    seed of its noise, where it starts (a name in STARTS: the clip noised to `strength`, or pure noise),
+    DDIM's eta (fresh noise in each step), and which of the clip's time slices are given clean (a name in
+    GIVEN, from pure noise only; None: nothing given)."""
 
     sampler: str = "ddim"
     steps: int = 50
@@ -46,18 +49,24 @@ class RunSettings:
     start: str = "noise"
     strength: float = 0.6
     eta: float = 0.0
+    given: str | None = None
 
     def __post_init__(self):
         if self.sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {list(SAMPLERS)}, got {self.sampler!r}")
         if self.start not in STARTS:
             raise ValueError(f"start must be one of {list(STARTS)}, got {self.start!r}")
+        if self.given is not None and self.given not in GIVEN:
+            raise ExplainerError(f"given must be one of {list(GIVEN)}, got {self.given!r}")
+        if self.given is not None and self.start != "noise":
+            raise ExplainerError(f"given frames ({self.given}) start the other frames from pure noise: "
+                                 "choose start noise, not the clip noised")
 
     def recorded(self) -> dict:
         """The settings as a Trajectory keeps them (strength 1 from pure noise: only the clip starts
         part-way)."""
         return {"sampler": self.sampler, "steps": self.steps, "seed": self.seed, "start": self.start,
-                "strength": self.strength if self.start == "clip" else 1.0, "eta": self.eta}
+                "strength": self.strength if self.start == "clip" else 1.0, "eta": self.eta, "given": self.given}
 
 
 # --- a run, step by step and whole ---------------------------------------------------------------------
@@ -76,18 +85,27 @@ class Trajectory:
     # exact noisy input, not its rounded pixels
     x_t_float: list[torch.Tensor] = field(default_factory=list, repr=False)
     settings: dict = field(default_factory=dict)
+    given_frames: tuple[int, ...] = ()  # working frames given clean (never changed); psnr_db leaves them out
 
 
 class Shown:
     """One step of a run as the page shows it: x_t and the guess x̂0 (T, H, W, 3), how much of x_t is still
-    noise (SNR), the guess against the clip, and (last step only) the finished clip. Pixels and PSNR are
-    worked out when first asked for (a run kept only for its numbers never makes the pictures)."""
+    noise (SNR), the guess against the clip (on the generated frames only, when some are given), and (last
+    step only) the finished clip. Pixels and PSNR are worked out when first asked for (a run kept only for
+    its numbers never makes the pictures)."""
 
     def __init__(self, index: int, total: int, t: int, snr: float, x_t: torch.Tensor, x0_hat: torch.Tensor,
                  clip: torch.Tensor, final: torch.Tensor | None = None):
         self.index, self.total, self.t, self.snr = index, total, t, snr
         self.x_t_float = x_t  # the float x_t, for attention maps
         self._x0_hat, self._clip, self._final = x0_hat, clip, final
+
+    given_frames: tuple[int, ...] = ()  # working frames given clean (a run with given frames sets its own)
+
+    def with_given(self, frames: tuple[int, ...]) -> Shown:
+        """This step, with `frames` marked as given (and left out of its PSNR)."""
+        self.given_frames = tuple(frames)
+        return self
 
     @cached_property
     def x_t(self) -> np.ndarray:
@@ -97,9 +115,15 @@ class Shown:
     def x0_hat(self) -> np.ndarray:
         return to_pixels(self._x0_hat)
 
+    @property
+    def generated_frames(self) -> list[int]:
+        """The frames the run generated: all but the given ones."""
+        return [f for f in range(self._clip.shape[0]) if f not in self.given_frames]
+
     @cached_property
     def psnr_db(self) -> float:
-        return psnr_db(self._x0_hat, self._clip)
+        frames = self.generated_frames
+        return psnr_db(self._x0_hat[frames], self._clip[frames])
 
     @cached_property
     def final(self) -> np.ndarray | None:
@@ -112,21 +136,34 @@ def denoise_steps(model: DiT, clip_uint8: np.ndarray, settings: RunSettings = Ru
     clip noised to their strength: SDEdit), yielding each step as it is computed (`Shown`). The schedule is
     the one the model was trained with unless one is given. The same seed gives the same steps."""
     schedule = schedule or schedule_of(model)
-    x0 = to_unit(clip_uint8)[None]  # (1, T, H, W, C)
+    x0 = to_unit(working_clip(clip_uint8, settings.given))[None]  # (1, T, H, W, C)
+    given = given_of(model, x0.to(device_of(model)), settings.given)
     start = STARTS[settings.start](x0.to(device_of(model)), settings.strength)
+    start = start if given is None else Start.noise(start.shape, given)
     options = options_for(settings.sampler, steps=settings.steps, seed=settings.seed, eta=settings.eta,
                           clamp_x0=True)
+    frames = () if given is None else given.frames
     for step in SAMPLERS[settings.sampler](model, schedule, start, **options):
         last = step.index == step.total - 1
         yield Shown(step.index, step.total, int(step.t), float(schedule.snr(step.t)), step.x_t[0].detach().cpu(),
-                    step.x0_hat[0].detach().cpu(), x0[0], step.x_next[0].detach().cpu() if last else None)
+                    step.x0_hat[0].detach().cpu(), x0[0], step.x_next[0].detach().cpu() if last else None
+                    ).with_given(frames)
+
+
+def given_of(model: DiT, x0: torch.Tensor, mode: str | None) -> Given | None:
+    """The frames of x0 (1, T, H, W, C) that `mode` (a name in GIVEN) gives, clean, as the sampler takes them."""
+    if mode is None:
+        return None
+    time_slices = model.grid(*x0.shape[1:4]).shape[0]
+    slices = given_slices(mode, time_slices)
+    return Given(x0, slice_frames(slices, x0.shape[1], model.config.patch[0]), slices, time_slices)
 
 
 def collect(shown: list[Shown], settings: RunSettings) -> Trajectory:
     """The steps of a finished run as one Trajectory."""
     return Trajectory([s.t for s in shown], np.stack([s.x_t for s in shown]), np.stack([s.x0_hat for s in shown]),
                       shown[-1].final, [s.snr for s in shown], [s.psnr_db for s in shown],
-                      [s.x_t_float for s in shown], settings.recorded())
+                      [s.x_t_float for s in shown], settings.recorded(), shown[-1].given_frames)
 
 
 def denoise(model: DiT, clip_uint8: np.ndarray, settings: RunSettings = RunSettings(), *,
