@@ -83,6 +83,18 @@ def _bench_page(args) -> dict:
     return run_page_bench(visitors=args.visitors, rounds=args.rounds, opens=args.opens, browser=not args.no_browser)
 
 
+def _gpu_check(args) -> dict:
+    from .gpu_check import run_gpu_check
+
+    return run_gpu_check()
+
+
+def _gpu_check_summary(result: dict) -> str:
+    from .gpu_check import summary
+
+    return summary(result)
+
+
 def _denoise(args) -> dict:
     from .clip import load_clip
     from .trajectory import RunSettings, denoise, write_trajectory_video
@@ -315,6 +327,10 @@ def _bench_page_flags(parser: argparse.ArgumentParser):
     parser.add_argument("--no-browser", action="store_true", help="only the API opens")
 
 
+def _gpu_check_flags(parser: argparse.ArgumentParser):
+    """None besides --json: the check's budget is fixed, so its figures compare from one GPU to another."""
+
+
 def _denoise_flags(parser: argparse.ArgumentParser):
     parser.add_argument("path", help="a video or image file")
     # the registries themselves are the choices: a sampler or start added there is offered here
@@ -397,6 +413,9 @@ COMMANDS = {  # in the order --help lists them
     "bench": Command("time the DiT and a DDIM trajectory on this machine", _bench_flags, _bench, None),
     "bench-page": Command("time the page opening: visitors at once through its API, and in a browser",
                           _bench_page_flags, _bench_page, None),
+    "gpu-check": Command("check the CUDA path end to end (bf16, the page's run, a fit, the claims, the packed "
+                         "forward, bench's figures); without CUDA, say so", _gpu_check_flags, _gpu_check,
+                         _gpu_check_summary),
     "denoise": Command("run the DiT's reverse process on a clip's patches", _denoise_flags, _denoise,
                        _denoise_summary),
     "data": Command("fetch the real footage the prior trains on, with where each file came from", _data_flags,
