@@ -21,6 +21,7 @@ from .diffusion import SAMPLERS
 from .dit import CONFIGS
 from .errors import ExplainerError
 from .fit import FIT_SIDE
+from .given import GIVEN
 from .train import TrainSettings
 from .trajectory import STARTS
 
@@ -103,13 +104,23 @@ def _denoise(args) -> dict:
     clip = load_clip(args.path, frames=args.frames, max_side=args.max_side, **_window(args).load_kwargs(args.path))
     model, _ = load_weights(args.weights or PRIOR)
     started = time.perf_counter()
-    run = denoise(model, clip.frames, RunSettings(sampler=args.sampler, steps=args.steps, seed=args.seed,
-                                                  start=args.start, strength=args.strength))
+    settings = RunSettings(sampler=args.sampler, steps=args.steps, seed=args.seed, start=args.start,
+                           strength=args.strength, given=args.given)
+    scores = {}
+    if args.given:
+        from .given_scores import score_given
+
+        scores = score_given(model, clip.frames, settings)
+        run = scores.pop("run")
+        scores["given_slices"] = sorted({f // model.config.patch[0] for f in scores["given_frames"]})
+    else:
+        run = denoise(model, clip.frames, settings)
     seconds = time.perf_counter() - started
-    result = {"path": str(args.path), "working": list(clip.frames.shape[:3]), "tokens": clip.grid.tokens,
+    working = run.final.shape[:3]  # a still animated becomes a clip
+    result = {"path": str(args.path), "working": list(working), "tokens": model.grid(*working).tokens,
               "window": list(clip.window), "stride": clip.stride,
               **run.settings, "model_calls": len(run.timesteps), "seconds": round(seconds, 2),
-              "first_t": run.timesteps[0], "x0_hat_psnr_db": [round(p, 2) for p in run.psnr_db]}
+              "first_t": run.timesteps[0], "x0_hat_psnr_db": [round(p, 2) for p in run.psnr_db], **scores}
     if args.video:
         result["video"] = str(write_trajectory_video(run, args.video))
     return result
@@ -340,6 +351,9 @@ def _denoise_flags(parser: argparse.ArgumentParser):
     parser.add_argument("--start", choices=STARTS, default="noise",
                         help="pure noise, or the clip noised to --strength (SDEdit)")
     parser.add_argument("--strength", type=float, default=0.6, help="how far towards noise --start clip goes")
+    parser.add_argument("--given", choices=GIVEN,
+                        help="time slices given clean, the rest generated from pure noise: animate (the first), "
+                             "extend (the first half), extend-back (the second half), connect (first and last)")
     parser.add_argument("--frames", type=int, default=16, help=FRAMES_HELP)
     _window_flags(parser)
     parser.add_argument("--max-side", type=int, default=128, help="longest side of the working clip, px")

@@ -136,6 +136,27 @@ def diffusion_loss(model, schedule: Schedule, x0, generator, *, high_noise_bias:
     return torch.mean((model(x_t, t.to(x0.device)) - x0) ** 2)
 
 
+def given_diffusion_loss(model, schedule: Schedule, x0, generator, *, given: list[tuple[int, ...]], pt: int,
+                         high_noise_bias: float = 0.0):
+    """The objective with frames given: clip b's time slices `given[b]` (rows of pt frames; () for none)
+    stay clean in x_t and reach the model at t = 0 (a timestep per time slice, (B, gt)), the rest are noised
+    to the clip's t; the loss is the mean squared error over the generated frames only, so nothing is
+    learned from copying what was given."""
+    batch, frames = x0.shape[:2]
+    t = sample_timesteps(batch, schedule.steps, generator, high_noise_bias)  # (B,) on the CPU
+    x_t = noised(schedule, x0, t, generator)
+    slice_of_frame = torch.arange(frames) // pt  # (T,)
+    per_slice = t[:, None].repeat(1, -(-frames // pt))  # (B, gt)
+    kept = torch.zeros(batch, frames, dtype=torch.bool)  # (B, T): the given frames
+    for b, slices in enumerate(given):
+        per_slice[b, list(slices)] = 0
+        kept[b] = torch.isin(slice_of_frame, torch.tensor(slices, dtype=torch.long))
+    kept = kept.to(x0.device).reshape(batch, frames, *(1,) * (x0.dim() - 2))  # (B, T, 1, 1, 1)
+    guess = model(torch.where(kept, x0, x_t), per_slice.to(x0.device))
+    generated = (~kept).to(x0.dtype).expand_as(x0)
+    return ((guess - x0) ** 2 * generated).sum() / generated.sum().clamp(min=1)
+
+
 def packed_diffusion_loss(model, schedule: Schedule, clips, generator, *, high_noise_bias: float = 0.0):
     """The same objective for clips of different shapes, each (T, H, W, C), that the model takes as one
     packed sequence: `model(noisy_clips, t)` answers a list of guesses. Each clip gets its own t and noise,

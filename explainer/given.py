@@ -9,6 +9,7 @@ command line offer what it holds).
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from .errors import ExplainerError
 from .patches import DEFAULT_PATCH
@@ -69,8 +70,26 @@ def animate_still(photo_uint8: np.ndarray, frames: int = ANIMATE_FRAMES) -> np.n
     return np.repeat(np.asarray(photo_uint8)[:1], frames, axis=0)
 
 
+def is_still(clip_uint8: np.ndarray, pt: int = DEFAULT_PATCH[0]) -> bool:
+    """Whether a working clip is one time slice, as a still photo is."""
+    return clip_uint8.shape[0] <= pt
+
+
 def working_clip(clip_uint8: np.ndarray, mode: str | None) -> np.ndarray:
-    """The clip a run with `mode` given works on: a one-frame still made a clip for *animate*, else as is."""
-    if mode == "animate" and clip_uint8.shape[0] == 1:
+    """The clip a run with `mode` given works on: a still (one time slice: a photo is padded to a tubelet)
+    made a clip for *animate*, else as is."""
+    if mode == "animate" and is_still(clip_uint8):
         return animate_still(clip_uint8)
     return clip_uint8
+
+
+def random_given(time_slices: int, share: float, generator: torch.Generator) -> tuple[int, ...]:
+    """What a training clip of `time_slices` slices is given: with probability `share` a mode drawn from
+    GIVEN at random (its slices), else nothing, (); a mode the clip cannot take gives nothing."""
+    if torch.rand((), generator=generator) >= share:
+        return ()
+    mode = list(GIVEN)[int(torch.randint(len(GIVEN), (), generator=generator))]
+    try:
+        return GIVEN[mode](time_slices)
+    except ExplainerError:
+        return ()

@@ -33,10 +33,11 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from .device import compute_dtype, cpu_generator, pick_device, seed_everything, synchronize
-from .diffusion import SCHEDULES, Schedule, diffusion_loss, get_schedule, packed_diffusion_loss
+from .diffusion import SCHEDULES, Schedule, diffusion_loss, get_schedule, given_diffusion_loss, packed_diffusion_loss
 from .dit import CONFIGS, DiT, build_dit, get_config
 from .errors import ExplainerError
 from .fit import gradient_step
+from .given import random_given
 from .patches import DEFAULT_PATCH, padded_grid
 from .pixels import to_unit
 from .scenes import make_clip, random_clip_shape
@@ -153,6 +154,9 @@ class TrainSettings:
     noise_bias: float = setting(0.0, "bend the training timesteps: > 0 towards pure noise, < 0 towards clean "
                                      "clips (below 1)")
     init: str = setting("", "start from these weights (a .safetensors with its .json) instead of random ones")
+    given_share: float = setting(0.0, "share of training clips given some time slices clean (a random mode of "
+                                      "explainer.given.GIVEN, at t = 0); the loss counts the other frames only")
+    threads: int = setting(0, "CPU threads torch uses (0: its default; fewer leave cores to other work)")
     seed: int = setting(0, "seed of the weights, the clips and the noise")
     workers: int = setting(0, "data-loader processes per training process")
     out: str = setting("runs/prior", "folder for dit.safetensors and its .json")
@@ -249,6 +253,7 @@ def _write_weights(ema, settings: TrainSettings, record: RunRecord, *, step: int
     lineage = {"init": {k: v for k, v in started_from.items() if k != "config"}} if started_from else {}
     return save_weights(ema, Path(settings.out) / "dit.safetensors", {
         "prediction": "x0", "schedule": settings.schedule, "training_steps": step,
+        "given_share": settings.given_share,
         "data": record.data, "data_seed": settings.seed,
         "final_loss": _recent_loss(losses), "wall_time_s": round(seconds, 1), "device": _device_name(record.device),
         "dtype": str(compute_dtype(record.device)).removeprefix("torch."), "processes": record.world,
@@ -338,6 +343,12 @@ def training_loss(settings: TrainSettings, trained, schedule: Schedule, clips, g
     if settings.pack:
         return packed_diffusion_loss(trained, schedule, [augment(clip, generator) for clip in clips], generator,
                                      high_noise_bias=settings.noise_bias)
+    if settings.given_share > 0:
+        clips, pt = augment(clips, generator), DEFAULT_PATCH[0]
+        time_slices = -(-clips.shape[1] // pt)
+        given = [random_given(time_slices, settings.given_share, generator) for _ in range(clips.shape[0])]
+        return given_diffusion_loss(trained, schedule, clips, generator, given=given, pt=pt,
+                                    high_noise_bias=settings.noise_bias)
     return diffusion_loss(trained, schedule, augment(clips, generator), generator,
                           high_noise_bias=settings.noise_bias)
 
@@ -354,11 +365,22 @@ def optimizer_step(run: Run, trained, clips, generator):
     run.losses.append(loss.item())
 
 
+def check_settings(settings: TrainSettings):
+    """Settings a person can get wrong, refused in words before anything is built."""
+    if not settings.noise_bias < 1:
+        raise ExplainerError(f"noise_bias must be below 1 (got {settings.noise_bias})")
+    if not 0 <= settings.given_share <= 1:
+        raise ExplainerError(f"given_share must be in [0, 1] (got {settings.given_share})")
+    if settings.given_share and settings.pack:
+        raise ExplainerError("--given-share trains on buckets of one shape; it does not combine with --pack")
+
+
 def train(settings: TrainSettings, command: str = "") -> dict:
     """Train a DiT on the clips the settings name; write checkpoints and, at the end, EMA weights + sidecar to
     `settings.out`/dit.safetensors. Resumes from `settings.out`/checkpoint.safetensors when present."""
-    if not settings.noise_bias < 1:
-        raise ExplainerError(f"noise_bias must be below 1 (got {settings.noise_bias})")
+    check_settings(settings)
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
     rank, world, device = _distributed()
     seed_everything(settings.seed)
     run = begin_run(settings, RunRecord(device, world, command, None))

@@ -1,0 +1,147 @@
+"""Frames as the prompt: the modes, a timestep per time slice, given frames kept by the sampler, the loss on
+generated frames only, training with --given-share, and `denoise --given` from the shell."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from explainer.cli import main
+from explainer.diffusion import Given, Start, ddim, ddpm, get_schedule, given_diffusion_loss
+from explainer.dit import build_dit
+from explainer.errors import ExplainerError
+from explainer.given import GIVEN, animate_still, given_slices, slice_frames
+from explainer.train import TrainSettings, train
+from explainer.trajectory import RunSettings, denoise
+
+
+def trained_looking(model):
+    """A tiny DiT with every weight random, so t and the given slices change what it says."""
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.normal_(0, 0.1)
+    return model.eval()
+
+
+def test_the_registry_gives_the_slices_each_mode_names():
+    assert set(GIVEN) == {"animate", "extend", "extend-back", "connect"}
+    assert given_slices("animate", 8) == (0,)
+    assert given_slices("extend", 8) == (0, 1, 2, 3)
+    assert given_slices("extend-back", 8) == (4, 5, 6, 7)
+    assert given_slices("connect", 8) == (0, 7)
+    assert slice_frames((0, 7), 16) == (0, 1, 14, 15)
+
+
+@pytest.mark.parametrize("mode", ["extend", "extend-back", "connect", "animate"])
+def test_a_one_slice_still_is_refused_in_words(mode):
+    with pytest.raises(ExplainerError, match=mode):
+        given_slices(mode, 1)
+
+
+def test_a_still_animated_is_a_clip_whose_first_slice_is_the_photo():
+    photo = np.random.default_rng(0).integers(0, 255, (1, 16, 24, 3), dtype=np.uint8)
+    clip = animate_still(photo)
+    assert clip.shape == (16, 16, 24, 3) and (clip == photo).all()
+
+
+def test_a_timestep_per_slice_all_equal_is_one_timestep_per_clip():
+    model = trained_looking(build_dit("tiny"))
+    x, t = torch.randn(2, 16, 16, 24, 3), torch.tensor([500, 120])
+    with torch.no_grad():
+        per_clip = model(x, t)
+        per_slice = model(x, t[:, None].expand(2, 8))
+        given = t[:, None].repeat(1, 8)
+        given[:, 0] = 0
+        with_given = model(x, given)
+    assert torch.allclose(per_clip, per_slice, atol=1e-6)
+    assert (with_given[:, 2:] - per_clip[:, 2:]).abs().max() > 1e-4  # the others see the given slice's t
+
+
+def test_time_slices_take_a_timestep_per_slice_too():
+    model = trained_looking(build_dit("tiny"))
+    x, t = torch.randn(1, 8, 16, 16, 3), torch.tensor([300])
+    with torch.no_grad():
+        assert torch.allclose(model(x, t, time_slices=True), model(x, t[:, None].expand(1, 4), time_slices=True),
+                              atol=1e-6)
+
+
+@pytest.mark.parametrize("sampler", [ddim, ddpm])
+def test_the_sampler_never_changes_given_frames(sampler):
+    model = trained_looking(build_dit("tiny"))
+    clip = torch.rand(1, 8, 16, 16, 3) * 2 - 1
+    seen = []
+
+    def watching(x_t, t):
+        seen.append(t.clone())
+        return model(x_t, t)
+
+    given = Given(clip, (0, 1, 6, 7), (0, 3), 4)
+    for step in sampler(watching, get_schedule(), Start.noise(clip.shape, given), steps=5, seed=0):
+        for x in (step.x_t, step.x0_hat, step.x_next):
+            assert torch.equal(x[:, [0, 1, 6, 7]], clip[:, [0, 1, 6, 7]])
+    assert all(t.shape == (1, 4) and (t[:, [0, 3]] == 0).all() and (t[:, 1] > 0).all() for t in seen[:-1])
+
+
+def test_a_run_marks_its_given_frames_and_scores_only_the_others():
+    model = trained_looking(build_dit("tiny"))
+    clip = np.random.default_rng(1).integers(0, 255, (8, 16, 16, 3), dtype=np.uint8)
+    run = denoise(model, clip, RunSettings(steps=3, given="extend"))
+    assert run.given_frames == (0, 1, 2, 3) and run.settings["given"] == "extend"
+    assert (run.final[:4] == clip[:4]).all()
+    with pytest.raises(ExplainerError, match="noise"):
+        RunSettings(start="clip", given="animate")
+
+
+def test_the_loss_ignores_the_given_frames():
+    clips = torch.rand(2, 8, 8, 8, 3) * 2 - 1
+    guess = torch.zeros_like(clips, requires_grad=True)
+    loss = given_diffusion_loss(lambda x_t, t: guess + 0 * x_t, get_schedule(), clips, torch.Generator().manual_seed(0),
+                                given=[(0,), ()], pt=2)
+    loss.backward()
+    assert (guess.grad[0, :2] == 0).all() and (guess.grad[0, 2:] != 0).any() and (guess.grad[1] != 0).all()
+
+
+def test_training_with_a_given_share_records_it(tmp_path):
+    settings = TrainSettings(config="tiny", steps=3, batch=2, max_side=16, warmup=1, out=str(tmp_path),
+                             given_share=1.0, frames_choices=(8,), threads=1)
+    report = train(settings)
+    card = json.loads((tmp_path / "dit.json").read_text())
+    assert report["steps"] == 3 and np.isfinite(report["final_loss"]) and card["given_share"] == 1.0
+    with pytest.raises(ExplainerError, match="pack"):
+        train(TrainSettings(config="tiny", steps=1, pack=True, given_share=0.5))
+
+
+@pytest.fixture
+def clip_files(tmp_path):
+    rng = np.random.default_rng(0)
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+    for frame in rng.integers(0, 255, (16, 48, 64, 3), dtype=np.uint8):
+        writer.write(frame)
+    writer.release()
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    return video, photo
+
+
+KEYS = ("given_slices", "generated_psnr_db", "first_x0_psnr_db", "copy_psnr_db", "unconditioned_psnr_db",
+        "generated_change", "clip_change", "generated_smooth_change", "clip_smooth_change")
+
+
+def test_denoise_given_reports_its_keys(clip_files, capsys):
+    video, photo = clip_files
+    assert main(["denoise", str(video), "--given", "connect", "--steps", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert all(isinstance(result[key], (int, float, list)) for key in KEYS)
+    assert result["given_slices"] == [0, 7] and result["given"] == "connect"
+    assert main(["denoise", str(photo), "--given", "animate", "--steps", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["working"][0] == 16 and result["given_slices"] == [0] and result["generated_psnr_db"] is None
+
+
+@pytest.mark.parametrize("mode", ["connect", "extend"])
+def test_a_still_cannot_be_connected_or_extended_from_the_shell(clip_files, capsys, mode):
+    _, photo = clip_files
+    assert main(["denoise", str(photo), "--given", mode, "--steps", "2", "--json"]) == 2
+    assert capsys.readouterr().err.startswith("error:")
