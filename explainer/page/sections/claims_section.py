@@ -7,6 +7,7 @@ import gradio as gr
 
 from .. import common, show_claims
 from ..adapters import plotly_player, readable_errors, revealer, section
+from ..gpu import claims_seconds, on_gpu
 from ..pools import FIT_POOL
 from ..show_claims import CLAIM_MAX_SECONDS, CLAIM_SECONDS, budget_words
 from ..wiring import Page
@@ -15,6 +16,7 @@ TITLE = "Two claims, tested on your clip"
 CLAIM_VIEWS = ("verdict", "crop_claim", "flicker_claim", "frame_changes", "claims_data")
 
 
+@on_gpu(claims_seconds)
 def claims_on_clip(clip_file=None, seconds=CLAIM_SECONDS, seed=show_claims.SHIPPED_SEED, reel_state=None,
                    progress=gr.Progress(), window_start=0):
     """A clip file (an API call) or the clip on show -> both claims measured on it: three copies of the prior

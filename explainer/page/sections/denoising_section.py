@@ -12,6 +12,7 @@ from ...diffusion import SAMPLERS, sampler_takes
 from ...trajectory import STARTS
 from .. import common, show_run
 from ..adapters import CLIP_TYPES, plotly_player, readable_errors, section, shown
+from ..gpu import ATTENTION_SECONDS, on_gpu, run_seconds
 from ..pools import MODEL_POOL
 from ..show_run import COMPARE, DENOISE, MAX_STEPS, MODELS, START_LABELS
 from ..tickets import new_ticket, still_newest
@@ -28,6 +29,7 @@ ATTENTION = ("att_step", "att_block", "att_head", "token")
 RUN_VIEWS = ("run_facts", "run_data", "att_step", "att_block", "token", "video")
 
 
+@on_gpu(run_seconds)
 def denoise_clip(clip_file=None, request: gr.Request = None, **settings):
     """A clip file (an API call) or the clip on show -> the DiT's reverse process on its patches, streamed.
 
@@ -47,6 +49,7 @@ def denoise_clip(clip_file=None, request: gr.Request = None, **settings):
                    video=run.video)
 
 
+@on_gpu(run_seconds)
 def denoise_on_page(request: gr.Request = None, **settings):
     """The page's Denoise: the clip on show, streamed into the player alone (each step's update touches no
     other view), then the run into the session; `run_delivered` fills in the views that follow it."""
@@ -92,6 +95,7 @@ def press_denoise(request: gr.Request):
     return new_ticket(getattr(request, "session_hash", None) or "")
 
 
+@on_gpu(ATTENTION_SECONDS)
 def attention_after_run(run, att_step, att_block, att_head, token):
     """Where one token looks, for the run just delivered (nothing when a newer press stopped it first)."""
     if not run:
@@ -106,6 +110,7 @@ def show_attention(run, att_step, att_block, att_head, token):
         return show_run.attention_view(run, att_step, att_block, att_head, token)
 
 
+@on_gpu(ATTENTION_SECONDS)
 def attention_views(run, att_step, att_block, att_head, token):
     view, frame = show_attention(run, att_step, att_block, att_head, token)
     return dict(attention=view, token_frame=frame)

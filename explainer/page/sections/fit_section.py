@@ -7,6 +7,7 @@ import gradio as gr
 
 from .. import common, show_fit
 from ..adapters import plotly_player, readable_errors, revealer, section, shown
+from ..gpu import fit_seconds, on_gpu
 from ..pools import FIT_POOL
 from ..show_fit import FIT_MAX_SECONDS, FIT_SECONDS, FIT_SIDE
 from ..show_run import MODELS
@@ -17,6 +18,7 @@ EXPORTS = ("loss", "regeneration")  # its figures that leave as files (export.TI
 FIT_VIEWS = ("fitted", "loss", "regeneration", "fit_facts", "fit_data", "model_choice")
 
 
+@on_gpu(fit_seconds)
 def fit_to_clip(clip_file=None, seconds=FIT_SECONDS, seed=0, reel_state=None, progress=gr.Progress(), window_start=0):
     """A clip file (an API call) or the clip on show -> a copy of the prior fine-tuned on it for `seconds`,
     then the prior and the fitted copy regenerate the clip from the same pure noise.
