@@ -206,8 +206,14 @@ def _evaluate(args) -> dict:
     from .weights import PRIOR, load_weights
 
     model, _ = load_weights(args.weights or PRIOR)
-    return evaluate(model, args.paths, count=args.count, footage=args.held_out, samples=args.samples,
-                    window=_window(args))
+    result = evaluate(model, args.paths, count=args.count, footage=args.held_out, samples=args.samples,
+                      window=_window(args))
+    if args.given:  # each mode on the real clips, cut as above
+        from .evaluate import given_medians, real_clips
+
+        real, _ = real_clips(args.paths, footage=args.held_out, window=_window(args))
+        result["given"] = given_medians(model, real, args.given)
+    return result
 
 
 def _data(args) -> dict:
@@ -400,6 +406,9 @@ def _evaluate_flags(parser: argparse.ArgumentParser):
                         help="also generate this many clips from pure noise and compare their statistics "
                              "with the real clips'")
     parser.add_argument("--weights", help="these weights instead of the shipped prior")
+    parser.add_argument("--given", nargs="+", choices=GIVEN, metavar="MODE",
+                        help="also score these modes of given frames on each real clip (50-step DDIM, medians "
+                             "over seeds 0-2, and the checks a learned condition must pass)")
     _window_flags(parser, spread=True)
 
 

@@ -220,6 +220,24 @@ def evaluate(model, real_paths=(), *, count: int = 4, snrs=SNRS, seed: int = 0, 
     return result
 
 
+def given_medians(model, real: list[tuple[str, torch.Tensor]], modes, *, seeds=(0, 1, 2),
+                  steps: int = 50) -> list[dict]:
+    """Each mode of `modes` (names in explainer.given.GIVEN) on each real clip: the medians over `seeds` of
+    what `denoise --given` reports, and the checks a learned condition must pass (`given_scores.done_when`)."""
+    from .given_scores import done_when, score_given
+    from .trajectory import RunSettings
+
+    rows = []
+    for name, clip in real:
+        pixels = to_pixels(clip)
+        for mode in modes:
+            runs = [score_given(model, pixels, RunSettings(steps=steps, seed=seed, given=mode)) for seed in seeds]
+            keys = [key for key, value in runs[0].items() if isinstance(value, float)]
+            medians = {key: round(float(np.median([run[key] for run in runs])), 2) for key in keys}
+            rows.append({"clip": name, "given": mode, "seeds": list(seeds), **medians, **done_when(medians)})
+    return rows
+
+
 def format_table(result: dict) -> str:
     header = "| clip | SNR | noisy | NL-means | best blur | DiT x̂0 |\n|---|---|---|---|---|---|"
     lines = [f"| {r['clip']} | {r['snr']:g} | {r['noisy_psnr_db']:.1f} | {r['nlm_psnr_db']:.1f} | "

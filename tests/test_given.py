@@ -145,3 +145,16 @@ def test_a_still_cannot_be_connected_or_extended_from_the_shell(clip_files, caps
     _, photo = clip_files
     assert main(["denoise", str(photo), "--given", mode, "--steps", "2", "--json"]) == 2
     assert capsys.readouterr().err.startswith("error:")
+
+
+def test_evaluate_scores_each_mode_with_medians_and_checks():
+    from explainer.evaluate import given_medians
+    from explainer.pixels import to_unit
+
+    model = trained_looking(build_dit("tiny"))
+    clip = to_unit(np.random.default_rng(2).integers(0, 255, (8, 16, 16, 3), dtype=np.uint8))
+    rows = given_medians(model, [("noise", clip)], ["animate", "connect"], seeds=(0, 1), steps=2)
+    assert [row["given"] for row in rows] == ["animate", "connect"]
+    assert all(isinstance(row[key], bool) for row in rows
+               for key in ("learned_the_condition", "recognisable", "moves_like_video"))
+    assert all(isinstance(row["copy_psnr_db"], float) for row in rows)
