@@ -82,7 +82,8 @@ def _on(model, device: torch.device):
 def page_run(steps: int) -> dict:
     """The page's default denoising run on the wide sample, through the page's code, after a short warm-up
     run: seconds from the press to the first step's line, the whole run (every step's pictures, the kept
-    run and its video), the steps and pictures it sent, and the device the page's model is on."""
+    run and its video), the DiT calls it made (the default run starts part-way into the noise, so fewer
+    than its steps), the step lines and pictures it sent, and the device the page's model is on."""
     from .assets import sample_file
     from .page import show_run
 
@@ -114,7 +115,8 @@ def _stream(show_run, path: str, on_show: dict, steps: int) -> dict:
                 first_step_s = time.perf_counter() - started
     synchronize(device)
     return {"steps": steps, "first_step_s": first_step_s, "run_s": time.perf_counter() - started,
-            "step_lines": step_lines, "pictures": pictures, "player_bytes": len(run.player),
+            "model_calls": run.summary["model_calls"], "step_lines": step_lines, "pictures": pictures,
+            "player_bytes": len(run.player),
             "video": bool(run.video) and Path(run.video).is_file()}
 
 
@@ -214,7 +216,7 @@ def summary(result: dict) -> str:
         f"{result['name']} ({result['device']}, {result['dtype']}, torch {result['torch']}, CUDA "
         f"{result['torch_cuda']})",
         f"bf16 against float32: relative error {result['bf16']['relative_error']:.2e}",
-        f"page's run: first step {run['first_step_s']:.2f} s, {run['steps']} steps in {run['run_s']:.2f} s, "
+        f"page's run: first step {run['first_step_s']:.2f} s, {run['model_calls']} DiT calls in {run['run_s']:.2f} s, "
         f"{run['pictures']} pictures",
         f"fit: {fit['steps']} steps in {fit['seconds']:.0f} s; prior {fit['prior_psnr_db']:.1f} dB, fitted "
         f"{fit['fitted_psnr_db']:.1f} dB",
