@@ -22,7 +22,7 @@ from .common import (
     two_line_title,
 )
 from .reel import overlay_scale
-from .style import FILM, INK, MUTED, PATCH, hex_rgb, rgba
+from .style import AMOEBA, FILM, INK, MUTED, ON_AMBER, PATCH, hex_rgb, rgba
 
 
 def strip_columns(frames: int, height: int, width: int) -> int:
@@ -31,9 +31,29 @@ def strip_columns(frames: int, height: int, width: int) -> int:
     return min(frames, 16) if height > width else max(1, math.ceil(frames / 2))
 
 
-def reel_strip(frames: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
+GIVEN_MARK = AMOEBA  # the border and label of a frame given clean (the prompt), in every strip
+GIVEN_BORDER = 2     # its width in pixels of the working frame
+
+
+def mark_given(frame: np.ndarray) -> np.ndarray:
+    """A frame (H, W, 3) uint8 marked as given: a border in the mark's colour and the word "given" on a
+    label of it in the top-left corner (smaller on small frames)."""
+    marked = frame.copy()
+    height, width, _ = marked.shape
+    colour = hex_rgb(GIVEN_MARK)
+    cv2.rectangle(marked, (0, 0), (width - 1, height - 1), colour, GIVEN_BORDER)
+    scale = 0.8 if width >= 96 else 0.6
+    (text_w, text_h), _ = cv2.getTextSize("given", cv2.FONT_HERSHEY_PLAIN, scale, 1)
+    cv2.rectangle(marked, (0, 0), (text_w + 4, text_h + 5), colour, -1)
+    cv2.putText(marked, "given", (2, text_h + 2), cv2.FONT_HERSHEY_PLAIN, scale, hex_rgb(ON_AMBER), 1,
+                cv2.LINE_AA)
+    return marked
+
+
+def reel_strip(frames: np.ndarray, columns: int, gap: int = 2, marked=()) -> np.ndarray:
     """Every frame of a reel (T, H, W, 3) uint8 in rows of `columns`, in time order, with a `gap` of film
-    between them: the picture the denoising player shows for x_t or x̂0 at one step."""
+    between them: the picture the denoising player shows for x_t or x̂0 at one step. The frames `marked`
+    (given clean, the run's prompt) carry a border and the word "given"."""
     count, height, width, _ = frames.shape
     rows = math.ceil(count / columns)
     strip = np.empty((rows * (height + gap) - gap, columns * (width + gap) - gap, 3), np.uint8)
@@ -41,7 +61,7 @@ def reel_strip(frames: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
     strip.reshape(strip.shape[0], -1)[:] = np.tile(np.asarray(hex_rgb(FILM), np.uint8), strip.shape[1])
     for index, frame in enumerate(frames):
         top, left = (index // columns) * (height + gap), (index % columns) * (width + gap)
-        strip[top:top + height, left:left + width] = frame
+        strip[top:top + height, left:left + width] = mark_given(frame) if index in marked else frame
     return strip
 
 

@@ -17,6 +17,8 @@ from ..device import pick_device
 from ..diffusion import SAMPLERS, options_for, sampler_takes
 from ..dit import dit_default
 from ..errors import ExplainerError
+from ..given import GIVEN, given_slices, is_still, slice_frames
+from ..given import working_clip as given_clip
 from ..patches import PatchGrid, fit_size, padded_grid
 from ..trajectory import (
     STARTS,
@@ -34,9 +36,29 @@ from ..weights import load_prior, training_minutes_by_data
 from . import common
 from .common import chips, fact
 
-# the first run starts from the visitor's own clip noised part-way, so it ends in something they recognise
+# the first run's settings; its start is the one setting that decides which run the page shows first
 DENOISE = dict(sampler="ddim", steps=50, seed=0, start="clip", strength=0.4, eta=0.0, compare="none")
-START_LABELS = {"clip": "your clip, noised", "noise": "pure noise"}  # each of trajectory.STARTS on screen
+# "start from" on screen: where a run starts (trajectory.STARTS), or which frames are given (given.GIVEN),
+# the rest generated from pure noise
+START_LABELS = {"clip": "your clip, noised", "noise": "pure noise", "animate": "animate the first frames",
+                "extend": "extend forwards", "extend-back": "extend backwards", "connect": "connect first and last"}
+START_CHOICES = (*STARTS, *GIVEN)
+# why the page's first run is the one it shows, for each start it could be
+FIRST_RUN_WHY = {
+    "clip": "The first run starts from <b>your clip drowned part-way in noise</b>, so it ends in something you "
+            "recognise: this small DiT, from pure noise, paints textures with the grain of real footage but "
+            "nothing you would recognise.",
+    "noise": "The first run starts from <b>pure noise</b>: what the DiT makes with nothing to go on is the "
+             "honest measure of what it learned.",
+    "animate": "The first run <b>animates your clip's first frames</b>: they are given, and the rest of the reel "
+               "grows from pure noise while looking at them.",
+    "extend": "The first run <b>extends your clip forwards</b>: its first half is given and the second grows "
+              "from pure noise while looking at it.",
+    "extend-back": "The first run <b>extends your clip backwards</b>: its second half is given and the first "
+                   "grows from pure noise while looking at it.",
+    "connect": "The first run <b>connects your clip's first and last frames</b>: the frames between grow from "
+               "pure noise while looking at both.",
+}
 MODELS = ["prior", "fitted to your clip"]
 MAX_STEPS = 50
 WORKING_SIDE = 128       # the clip's working size, from the film reel to denoising (load_clip's default)
@@ -72,13 +94,19 @@ def model_for(choice, fitted: dict | None) -> tuple:
     return fitted["model"], fitted["side"], f"fitted to {fitted['name']}"
 
 
+def first_run_note(start: str = DENOISE["start"]) -> str:
+    """Why the page's first run is the one it shows, for the start it has."""
+    return FIRST_RUN_WHY[start]
+
+
 def sampler_settings(sampler=DENOISE["sampler"], steps=DENOISE["steps"], seed=DENOISE["seed"],
                      start=DENOISE["start"], strength=DENOISE["strength"], eta=DENOISE["eta"]) -> RunSettings:
-    """The sampler's settings as the page or an API call hands them over, checked."""
+    """The sampler's settings as the page or an API call hands them over, checked. `start` is where the run
+    starts (a name in STARTS) or which frames are given (a name in GIVEN: the rest start from pure noise)."""
     if sampler not in SAMPLERS:
         raise ExplainerError(f"The sampler is one of {', '.join(SAMPLERS)}, not {sampler!r}.")
-    if start not in STARTS:
-        raise ExplainerError(f"Start from one of {', '.join(map(repr, STARTS))}, not {start!r}.")
+    if start not in START_CHOICES:
+        raise ExplainerError(f"Start from one of {', '.join(map(repr, START_CHOICES))}, not {start!r}.")
     try:
         steps, seed, strength, eta = int(steps), int(seed), float(strength), float(eta)
     except (TypeError, ValueError):
@@ -91,8 +119,10 @@ def sampler_settings(sampler=DENOISE["sampler"], steps=DENOISE["steps"], seed=DE
         raise ExplainerError("The strength must be above 0 and at most 1.")
     if not 0 <= eta <= 1:
         raise ExplainerError("eta must be between 0 and 1.")
-    return RunSettings(sampler=sampler, steps=steps, seed=seed, start=start, strength=strength,
-                       eta=options_for(sampler, eta=eta).get("eta", 0.0))  # 0 for a sampler without eta
+    given = start if start in GIVEN else None
+    return RunSettings(sampler=sampler, steps=steps, seed=seed, start="noise" if given else start,
+                       strength=strength, eta=options_for(sampler, eta=eta).get("eta", 0.0),  # 0 without eta
+                       given=given)
 
 
 def working_clip(path: str, side: int, reel, patch, window_start=0) -> Clip:
@@ -129,6 +159,24 @@ class Lane:
     def name(self) -> str:
         return f"{self.settings.sampler.upper()} · {self.settings.steps} steps · {self.model_name}"
 
+    @property
+    def frames(self) -> np.ndarray:
+        """The working clip the run works on (T, H, W, 3): a still animated is made a clip of its own."""
+        return given_clip(self.clip.frames, self.settings.given)
+
+    def given_frames(self) -> tuple[int, ...]:
+        """The working frames given clean, () when none are; a mode the clip cannot take is a message."""
+        if self.settings.given is None:
+            return ()
+        frames = self.frames
+        grid = self.model.grid(*frames.shape[:3])
+        return slice_frames(given_slices(self.settings.given, grid.shape[0]), frames.shape[0], grid.patch[0])
+
+    @property
+    def compared(self) -> bool:
+        """Whether its generated frames have real frames to be compared with: a still photo animated has none."""
+        return not (self.settings.given and is_still(self.clip.frames, self.model.config.patch[0]))
+
 
 @dataclass
 class Run:
@@ -152,6 +200,7 @@ def lanes_for(path: str, settings: RunSettings, model_choice, fitted: dict | Non
     """The run asked for, and the run it is compared with (same clip, same noise seed, one setting changed)."""
     model, side, model_name = model_for(model_choice, fitted)
     lanes = [Lane(model, model_name, settings, working_clip(path, side, reel, model.config.patch, window_start))]
+    lanes[0].given_frames()  # a mode the clip cannot take is said before the run begins
     if compare in (None, "", "none"):
         return lanes
     if compare == "sampler":
@@ -166,15 +215,40 @@ def lanes_for(path: str, settings: RunSettings, model_choice, fitted: dict | Non
     raise ExplainerError(f"Compare with one of {[value for _, value in COMPARE]}, not {compare!r}.")
 
 
+def frame_ranges(frames) -> str:
+    """Working frames (counted from 0) as a person counts them: "1-2", "1-2 and 15-16"."""
+    spans: list[list[int]] = []
+    for frame in sorted(frames):
+        if spans and frame == spans[-1][1] + 1:
+            spans[-1][1] = frame
+        else:
+            spans.append([frame, frame])
+    parts = [f"{first + 1}" if first == last else f"{first + 1}-{last + 1}" for first, last in spans]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def given_note(given_frames, frames: int) -> str:
+    """What a run was given, in words ("frames 1-2 given, 14 generated from noise"); '' when nothing was."""
+    if not given_frames:
+        return ""
+    return f"frames {frame_ranges(given_frames)} given, {frames - len(given_frames)} generated from noise"
+
+
 def narration(shown: Shown, before: Shown | None, psnr_known: bool = True) -> str:
     """One plain sentence about this step, from the run's own numbers: how much of what the DiT sees is
-    still noise, how far its guess moved since the last step, and at which scale."""
+    still noise, how far its guess moved since the last step, and at which scale (over the generated frames:
+    given ones never change). The first step says what was given."""
     noise = 1 / (1 + shown.snr)
     head = f"Step {shown.index + 1} of {shown.total} (t = {shown.t}): x_t is {noise:.0%} noise"
     if before is None:
-        guess = f" its first guess x̂0 is {shown.psnr_db:.1f} dB from your clip" if psnr_known else ""
+        given = given_note(shown.given_frames, shown.x0_hat.shape[0])
+        head += f" ({given}, kept clean at every step)" if given else ""
+        against = "your clip's real frames" if given else "your clip"
+        guess = f" its first guess x̂0 is {shown.psnr_db:.1f} dB from {against}" if psnr_known else ""
         return f"{head};{guess or ' the DiT makes its first guess x̂0'}."
-    rms, coarse = change_between(before.x0_hat, shown.x0_hat, every=4)  # a quarter of the frames say enough
+    generated = shown.generated_frames
+    rms, coarse = change_between(before.x0_hat[generated], shown.x0_hat[generated],
+                                 every=4)  # a quarter of the frames say enough
     if rms < 1.0:
         return f"{head}; its guess barely moved ({rms:.1f} grey levels): the picture has settled."
     if coarse >= 0.6:
@@ -188,9 +262,11 @@ def narration(shown: Shown, before: Shown | None, psnr_known: bool = True) -> st
 
 def strips(shown: Shown, columns: int, budget: int) -> dict:
     """Both strips of the whole reel at one step as data: URIs within `budget` characters: x̂0 at a fixed
-    quality, x_t at the best quality that fits what is left (at half size when none does)."""
-    guess = figures.image_uri(figures.reel_strip(shown.x0_hat, columns), "jpeg", GUESS_QUALITY)
-    noisy = figures.reel_strip(shown.x_t, columns)
+    quality, x_t at the best quality that fits what is left (at half size when none does). Given frames are
+    marked in both."""
+    marked = shown.given_frames
+    guess = figures.image_uri(figures.reel_strip(shown.x0_hat, columns, marked=marked), "jpeg", GUESS_QUALITY)
+    noisy = figures.reel_strip(shown.x_t, columns, marked=marked)
     for quality in NOISY_QUALITIES:
         uri = figures.image_uri(noisy, "jpeg", quality)
         if len(uri) + len(guess) <= budget:
@@ -199,13 +275,14 @@ def strips(shown: Shown, columns: int, budget: int) -> dict:
     return {"x_t": figures.image_uri(half, "jpeg", NOISY_QUALITIES[-1]), "x0_hat": guess}
 
 
-def step_line(lane: int, shown: Shown, before: Shown | None, places: list, columns: int) -> dict:
-    """One step as the player receives it: both strips of the whole reel, the numbers, where x_t and x̂0
-    are on the map, and its sentence."""
+def step_line(lane: int, shown: Shown, before: Shown | None, places: list, columns: int, *,
+              compared: bool = True) -> dict:
+    """One step as the player receives it: both strips of the whole reel, the numbers (no PSNR where there
+    are no real frames to compare with), where x_t and x̂0 are on the map, and its sentence."""
     return {"lane": lane, "index": shown.index, "total": shown.total, "t": shown.t,
-            "snr": float(f"{shown.snr:.4g}"), "psnr": round(shown.psnr_db, 2),
+            "snr": float(f"{shown.snr:.4g}"), "psnr": round(shown.psnr_db, 2) if compared else None,
             **strips(shown, columns, RUN_BYTES // shown.total - 400),
-            "at": [[round(v, 4) for v in place] for place in places], "says": narration(shown, before)}
+            "at": [[round(v, 4) for v in place] for place in places], "says": narration(shown, before, compared)}
 
 
 def interleaved(runs: list):
@@ -220,14 +297,43 @@ def interleaved(runs: list):
         pending[lane] = (next(run, None), run)
 
 
+class GeneratedMap:
+    """trajectory.PathMap over the generated frames alone: a given frame never moves, so where some are given
+    it would only pull every place towards the clip."""
+
+    def __init__(self, clip_frames: np.ndarray, first: Shown):
+        self.frames = first.generated_frames
+        self.path_map = PathMap(clip_frames[self.frames], first.x_t[self.frames])
+        self.clip = self.path_map.clip
+
+    def place(self, reel_uint8: np.ndarray) -> tuple[float, float]:
+        return self.path_map.place(reel_uint8[self.frames])
+
+
+def run_head(lanes: list[Lane], clip_name: str, first: Shown, path_map: GeneratedMap) -> dict:
+    """The player's first line: the reel's shape and layout, where the run starts, which frames are given
+    (marked in the strips) and whether there are real frames to compare the guesses with, the clip's place
+    on the map, the lanes."""
+    frames, height, width, _ = lanes[0].frames.shape
+    settings = lanes[0].settings
+    if settings.given:
+        start = START_LABELS[settings.given]
+    else:
+        start = "pure noise" if settings.start == "noise" else f"your clip, noised to t = {first.t}"
+    return {"kind": "run", "clip": clip_name, "frames": frames, "height": height, "width": width,
+            "columns": figures.strip_columns(frames, height, width), "gap": 2, "start": start,
+            "given": list(first.given_frames), "given_note": given_note(first.given_frames, frames),
+            "compared": lanes[0].compared, "clip_at": [round(v, 4) for v in path_map.clip],
+            "lanes": [{"name": lane.name, "total": lane.settings.steps} for lane in lanes]}
+
+
 def stream_denoising(lanes: list[Lane], clip_name: str, still_wanted=lambda: True, *, video: bool = True):
     """Run the lanes, yielding each step as a line of the player's text (a dict, sent as JSON) as soon as it
     is computed; then the finished `Run` (of the first lane, with the others' summaries beside it; its video
     written unless `video` is False). Stops early, yielding nothing more, when `still_wanted()` turns false
     (a newer run was asked for)."""
-    clip = lanes[0].clip
-    frames, height, width, _ = clip.frames.shape
-    columns = figures.strip_columns(frames, height, width)
+    clip = lanes[0].frames
+    columns = figures.strip_columns(*clip.shape[:3])
     runs = [denoise_steps(lane.model, lane.clip.frames, lane.settings) for lane in lanes]
     lines: list[dict] = []  # what the player receives, kept for the run
     kept: list[list[Shown]] = [[] for _ in lanes]
@@ -237,7 +343,7 @@ def stream_denoising(lanes: list[Lane], clip_name: str, still_wanted=lambda: Tru
 
     def line_of(lane: int, shown: Shown, before: Shown | None) -> dict:
         places[lane].append((path_map.place(shown.x_t), path_map.place(shown.x0_hat)))
-        lines.append(step_line(lane, shown, before, places[lane][-1], columns))
+        lines.append(step_line(lane, shown, before, places[lane][-1], columns, compared=lanes[lane].compared))
         return lines[-1]
 
     clock = time.perf_counter()
@@ -250,18 +356,13 @@ def stream_denoising(lanes: list[Lane], clip_name: str, still_wanted=lambda: Tru
         before = kept[lane][-1] if kept[lane] else None
         kept[lane].append(shown)
         if path_map is None:
-            path_map = PathMap(clip.frames, shown.x_t)
-            start = ("pure noise" if lanes[0].settings.start == "noise"
-                     else f"your clip, noised to t = {shown.t}")
-            lines.append({"kind": "run", "clip": clip_name, "frames": frames, "height": height, "width": width,
-                          "columns": columns, "gap": 2, "start": start,
-                          "clip_at": [round(v, 4) for v in path_map.clip],
-                          "lanes": [{"name": lane.name, "total": lane.settings.steps} for lane in lanes]})
+            path_map = GeneratedMap(clip, shown)
+            lines.append(run_head(lanes, clip_name, shown, path_map))
             yield lines[-1]
         yield line_of(lane, shown, before)
         clock = time.perf_counter()
     trajectories = [collect(shown, lane.settings) for shown, lane in zip(kept, lanes)]
-    summaries = [run_summary(trajectory, lane.clip, clip_name, lane.model_name, spent)
+    summaries = [run_summary(trajectory, lane, clip_name, spent)
                  for trajectory, lane, spent in zip(trajectories, lanes, seconds)]
     summary = summaries[0] if len(lanes) == 1 else {**summaries[0], "compared_with": summaries[1]}
     lines.append({"kind": "done", "seconds": round(sum(seconds), 2),
@@ -270,7 +371,7 @@ def stream_denoising(lanes: list[Lane], clip_name: str, still_wanted=lambda: Tru
     player = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
     run = keep_run(trajectories[0], lanes[0].model, clip_name, summary=summary, player=player)
     if video:
-        run.video = run_video(trajectories[0], lanes[0].clip)
+        run.video = run_video(trajectories[0], clip)
     yield run
 
 
@@ -281,36 +382,61 @@ def keep_run(trajectory: Trajectory, model, clip_name: str, *, summary: dict, pl
                trajectory.x0_hat, dict(trajectory.settings), summary, run_facts(summary), player)
 
 
-def run_summary(trajectory: Trajectory, clip, name: str, model_name: str, seconds: float) -> dict:
-    """The run as data, for the API."""
-    return {"clip": name, "model": model_name, "working_size": list(clip.frames.shape[:3]),
-            "tokens": clip.grid.tokens, **trajectory.settings, "model_calls": len(trajectory.timesteps),
-            "seconds": round(seconds, 2), "timesteps": list(trajectory.timesteps),
-            "x0_hat_psnr_db": [round(p, 3) for p in trajectory.psnr_db],
+def run_summary(trajectory: Trajectory, lane: Lane, name: str, seconds: float) -> dict:
+    """The run as data, for the API: with `given` (the mode, in its settings), the frames given and how many
+    were generated; the guesses' PSNR counts the generated frames only, and is None for a still photo
+    animated (no real frames to compare with)."""
+    frames = lane.frames
+    psnr = [round(p, 3) for p in trajectory.psnr_db] if lane.compared else None
+    return {"clip": name, "model": lane.model_name, "working_size": list(frames.shape[:3]),
+            "tokens": lane.model.grid(*frames.shape[:3]).tokens, **trajectory.settings,
+            "given_frames": list(trajectory.given_frames),
+            "generated_frames": frames.shape[0] - len(trajectory.given_frames),
+            "model_calls": len(trajectory.timesteps), "seconds": round(seconds, 2),
+            "timesteps": list(trajectory.timesteps), "x0_hat_psnr_db": psnr,
             "snr": [float(f"{s:.4g}") for s in trajectory.snr]}
 
 
+def start_fact(summary: dict) -> str:
+    """The run's start as a chip: pure noise, the clip at its strength, or the mode and what it gave."""
+    if summary.get("given"):
+        given = given_note(summary["given_frames"], summary["working_size"][0])
+        return fact("start", START_LABELS[summary["given"]], f"{given}; t = {summary['timesteps'][0]}")
+    start = ("pure noise" if summary["start"] == "noise" else f"your clip, strength {summary['strength']:g}")
+    return fact("start", start, f"t = {summary['timesteps'][0]}")
+
+
+def guess_fact(summary: dict) -> str:
+    """How close the last guess came to the clip, on the generated frames; a still photo has nothing to
+    compare them with."""
+    psnr = summary["x0_hat_psnr_db"]
+    if psnr is None:
+        return fact("last guess x̂0", "no real frames", "a still photo: nothing to compare the generated "
+                    "frames with", "fr-key")
+    against = "your clip's real frames" if summary.get("given") else "your clip"
+    return fact("last guess x̂0", f"{psnr[-1]:.1f} dB", f"vs {against} (first {psnr[0]:.1f} dB)", "fr-key")
+
+
 def run_facts(summary: dict) -> str:
-    """The run in chips: which model, from where, how long, how close the last guess came to the clip."""
+    """The run in chips: which model, from where (and what was given), how long, how close the last guess
+    came to the clip."""
     frames, height, width = summary["working_size"]
     takes_eta = sampler_takes(summary["sampler"], "eta")
     sampler = summary["sampler"].upper() + (f", η = {summary['eta']:g}" if takes_eta else "")
-    start = ("pure noise" if summary["start"] == "noise" else f"your clip, strength {summary['strength']:g}")
-    psnr = summary["x0_hat_psnr_db"]
     return chips([
         fact("model", summary["model"], prior_note() if summary["model"] == "prior" else "this session's copy",
              "fr-name"),
         fact("sampler", sampler, f"seed {summary['seed']}"),
-        fact("start", start, f"t = {summary['timesteps'][0]}"),
+        start_fact(summary),
         fact("DiT calls", f"{summary['model_calls']}", f"in {summary['seconds']:.1f} s"),
         fact("working size", f"{width} × {height}", f"{frames} frames, {summary['tokens']:,} tokens"),
-        fact("last guess x̂0", f"{psnr[-1]:.1f} dB", f"vs your clip (first {psnr[0]:.1f} dB)", "fr-key")])
+        guess_fact(summary)])
 
 
-def run_video(trajectory: Trajectory, clip: Clip) -> str:
+def run_video(trajectory: Trajectory, frames: np.ndarray) -> str:
     """The run as a browser-playable video (x_t | x̂0, a step a frame), in this request's own folder, at the
-    working size (the page enlarges it with crisp pixels; small clips are doubled)."""
-    scale = 1 if clip.frames.shape[2] >= 96 else 2
+    working size of its frames (T, H, W, 3) (the page enlarges it with crisp pixels; small clips are doubled)."""
+    scale = 1 if frames.shape[2] >= 96 else 2
     path = write_trajectory_video(trajectory, common.request_folder() / "denoising.webm", scale=scale)
     return str(path)
 
