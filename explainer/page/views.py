@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from ..assets import SAMPLES, sample_file
 from ..clip import MAX_DECODE_FRAMES
 from ..diffusion import SAMPLERS, SCHEDULES
+from ..given import GIVEN
 from ..trajectory import STARTS
 from .show_clip import DEFAULTS, TUBELETS
 from .show_run import COMPARE, DEFAULT_SAMPLE, DENOISE, MAX_STEPS
@@ -38,7 +39,8 @@ def _number(kind, low, high):
 
 
 # query name -> (setting, reader, default): the order of the settings on the page. The schedules, starts
-# and samplers are read from their registries as they are when a link is read, so whatever they hold is offered
+# (with the given-frames modes: start=animate) and samplers are read from their registries as they are when
+# a link is read, so whatever they hold is offered
 PARAMETERS = {
     "sample": ("sample", _choice(list(SAMPLES)), DEFAULT_SAMPLE),
     **{name: (name, _choice(choices), DEFAULTS[name]) for name, choices in TUBELETS.items()},
@@ -49,7 +51,7 @@ PARAMETERS = {
     "schedule": ("schedule", _choice(SCHEDULES), DEFAULTS["schedule"]),
     "t": ("t", _number(int, 0, 999), DEFAULTS["t"]),
     "window": ("window_start", _number(int, 0, MAX_DECODE_FRAMES), DEFAULTS["window_start"]),
-    "start": ("start", _choice(STARTS), DENOISE["start"]),
+    "start": ("start", _choice([*STARTS, *GIVEN]), DENOISE["start"]),  # where a run starts, or what is given
     "strength": ("strength", _number(float, 0.05, 1.0), DENOISE["strength"]),
     "sampler": ("sampler", _choice(SAMPLERS), DENOISE["sampler"]),
     "steps": ("steps", _number(int, 2, MAX_STEPS), DENOISE["steps"]),

@@ -9,12 +9,12 @@ from pathlib import Path
 import gradio as gr
 
 from ...diffusion import SAMPLERS, sampler_takes
-from ...trajectory import STARTS
+from ...given import is_still
 from .. import common, show_run
 from ..adapters import CLIP_TYPES, plotly_player, readable_errors, section, shown
 from ..gpu import ATTENTION_SECONDS, on_gpu, run_seconds
 from ..pools import MODEL_POOL
-from ..show_run import COMPARE, DENOISE, MAX_STEPS, MODELS, START_LABELS
+from ..show_run import COMPARE, DENOISE, MAX_STEPS, MODELS, START_CHOICES, START_LABELS
 from ..tickets import new_ticket, still_newest
 from ..wiring import Page
 
@@ -134,7 +134,7 @@ def denoise_player(label: str, elem_id: str) -> gr.HTML:
 def sampler_controls(page: Page) -> None:
     """The run's settings: the model, where it starts, the sampler, its steps, eta, the noise and a comparison."""
     page.add(model_choice=gr.Radio(MODELS, value=MODELS[0], label="model", visible=False, elem_id="model-choice"),
-             start=gr.Radio([(START_LABELS[name], name) for name in STARTS], value=DENOISE["start"],
+             start=gr.Radio([(START_LABELS[name], name) for name in START_CHOICES], value=DENOISE["start"],
                             label="start from", elem_id="start"),
              strength=gr.Slider(0.05, 1.0, DENOISE["strength"], step=0.05, visible=DENOISE["start"] == "clip",
                                 label="strength: how far into the noise", elem_id="strength"),
@@ -150,6 +150,15 @@ def sampler_controls(page: Page) -> None:
                           api_visibility="private")
     page["start"].input(lambda where: gr.update(visible=where == "clip"), page["start"], page["strength"],
                         api_visibility="private")
+
+
+def start_for_clip(reel):
+    """A still photo on show offers *animate* first (it is one time slice: nothing to extend or connect);
+    a moving clip keeps the start chosen."""
+    clip = (reel or {}).get("clip")
+    if clip is None or not is_still(clip.frames, clip.grid.patch[0]):
+        return {}
+    return dict(start="animate", strength=gr.update(visible=False))
 
 
 def where_one_token_looks(page: Page) -> None:
@@ -191,11 +200,11 @@ def build(page: Page, number: int) -> None:
                  "margin it shares with its neighbours, so no seam is left to one side alone); the sampler "
                  "steps a little towards that guess, and the DiT guesses again. You watch every frame of the "
                  "reel at every step as it is computed, with the map of its path and a sentence on what "
-                 "changed. The first run starts from <b>your clip drowned part-way in noise</b>, so it ends "
-                 "in something you recognise. This small DiT has seen a few minutes of real footage and "
-                 "photographs beside made-up clips, a sliver of what a real video model learns from: from "
-                 "pure noise it paints textures with the grain of real footage but nothing you would "
-                 "recognise."):
+                 "changed. This small DiT has seen a few minutes of real footage and photographs beside "
+                 "made-up clips, a sliver of what a real video model learns from. Give it some of your own "
+                 "frames (<i>animate</i>, <i>extend</i>, <i>connect</i>) and the rest of the reel grows from "
+                 "pure noise while looking at them, as Sora animates a photo or extends a video; the given "
+                 "frames are marked in every strip. " + show_run.first_run_note()):
         page.add(api_clip=gr.File(visible=False, file_types=CLIP_TYPES, type="filepath",
                                   label="clip file (API calls only)"))
         with gr.Row(equal_height=False):
@@ -212,6 +221,8 @@ def build(page: Page, number: int) -> None:
     page.add(video=gr.Video(label="the denoising run (.webm)", interactive=False, loop=True,
                             elem_id="trajectory-video", visible=False, render=False),
              ticket=gr.State(None))
+    page.on(page["reel_facts"].change, start_for_clip, inputs=["reel"], outputs=["start", "strength"],
+            api_visibility="private", queue=False)
     settings = {**RUN_SETTINGS, **SESSION}
     pressed = page.on(page["denoise_button"].click, press_denoise, outputs=["ticket"], api_visibility="private",
                       queue=False)

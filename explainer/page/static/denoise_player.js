@@ -15,6 +15,7 @@
 const stillMotion = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 const PHONE_WIDTH = 640;
 const FRAME_MS = 180;
+const NO_REAL_FRAMES = 'a still photo: no real frames to compare the generated ones with';
 let run = null;        // {head, lanes: [[step, ...], ...], done, firstLine, read}
 let ui = null;         // the elements of the player, built for each run
 let shownAt = -1;      // the step of lane 0 on show
@@ -41,6 +42,8 @@ function build() {
   root.replaceChildren();
   const head = make('div', {class: 'fr-dn-head'}, root);
   const title = make('div', {class: 'fr-dn-title', role: 'status'}, head);
+  // what the run was given, said for as long as it is on show (its frames are marked in every strip)
+  if (run.head.given_note) make('p', {class: 'fr-dn-given', text: `${run.head.start}: ${run.head.given_note}`}, head);
   const controls = make('div', {class: 'fr-dn-controls'}, root);
   const play = make('button', {class: 'fr-dn-play', type: 'button', 'aria-label': 'Play the steps',
                                text: '▶ Play'}, controls);
@@ -51,8 +54,9 @@ function build() {
     make('div', {class: 'fr-dn-lane-name', text: run.head.lanes.length > 1 ? lane.name : ''}, section);
     const says = make('p', {class: 'fr-dn-says'}, section);
     const strips = {};
-    for (const [kind, caption] of [['x_t', 'x_t · what the DiT sees, every frame'],
-                                   ['x0_hat', 'x̂0 · its guess of the clean clip']]) {
+    const marks = (run.head.given || []).length ? ' · given frames marked' : '';
+    for (const [kind, caption] of [['x_t', 'x_t · what the DiT sees, every frame' + marks],
+                                   ['x0_hat', 'x̂0 · its guess of the clean clip' + marks]]) {
       const figure = make('figure', {class: `fr-dn-strip fr-dn-${kind}`}, section);
       make('figcaption', {text: caption}, figure);
       const img = make('img', {alt: `${caption}, lane ${n + 1}: no step yet`, draggable: 'false',
@@ -80,7 +84,8 @@ function build() {
   const plots = make('div', {class: 'fr-dn-plots'}, root);
   const map = make('div', {class: 'fr-dn-map', role: 'img', 'aria-label': 'the map of the path'}, plots);
   const curve = make('div', {class: 'fr-dn-curve', role: 'img',
-                             'aria-label': "the guess against your clip, step by step (PSNR)"}, plots);
+                             'aria-label': run.head.compared === false ? NO_REAL_FRAMES
+                               : "the guess against your clip, step by step (PSNR)"}, plots);
   play.addEventListener('click', () => (playing ? pause() : replay()));
   slider.addEventListener('input', () => { following = false; pause(); show(Number(slider.value)); });
   zoomSlider.addEventListener('input', () => { zoomFrame = Number(zoomSlider.value); drawZoom(); });
@@ -240,9 +245,21 @@ function drawPlots() {
   Plotly.react(ui.map, mapData, {...common, title: {text: 'the map: the noise left → and your clip ↑', font: {size: 12}},
     xaxis: {...axis, title: {text: 'along the starting noise', font: {size: 11}}},
     yaxis: {...axis, title: {text: 'along your clip', font: {size: 11}}}}, config);
-  Plotly.react(ui.curve, curveData, {...common, title: {text: 'x̂0 against your clip, per step', font: {size: 12}},
-    xaxis: {...axis, autorange: 'reversed', title: {text: 'timestep t (noise → clean)', font: {size: 11}}},
-    yaxis: {...axis, title: {text: 'PSNR, dB', font: {size: 11}}}}, config);
+  Plotly.react(ui.curve, ...curveOf(curveData, common, axis), config);
+}
+
+// the PSNR plot: the generated frames against the clip's real ones; a still photo has none, and says so
+function curveOf(curveData, common, axis) {
+  const xaxis = {...axis, autorange: 'reversed', title: {text: 'timestep t (noise → clean)', font: {size: 11}}};
+  if (run.head.compared === false) {
+    return [[], {...common, title: {text: 'x̂0 against your clip', font: {size: 12}},
+      xaxis: {...xaxis, visible: false}, yaxis: {...axis, visible: false},
+      annotations: [{text: NO_REAL_FRAMES.replace(': ', ':<br>'), showarrow: false, xref: 'paper', yref: 'paper',
+                     x: 0.5, y: 0.5, font: {size: 13, color: colour('muted')}}]}];
+  }
+  const title = (run.head.given || []).length ? 'x̂0 against your clip, generated frames' : 'x̂0 against your clip, per step';
+  return [curveData, {...common, title: {text: title, font: {size: 12}}, xaxis,
+    yaxis: {...axis, title: {text: 'PSNR, dB', font: {size: 11}}}}];
 }
 
 function take(text) {
