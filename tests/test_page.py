@@ -342,3 +342,67 @@ def test_the_narration_comes_from_the_runs_own_numbers():
         assert f"Step {line['index'] + 1} of {line['total']} (t = {line['t']})" in line["says"]
         assert f"{1 / (1 + line['snr']):.0%} noise" in line["says"]
     assert "grey levels" in sentences[5] and "coarse layout" in sentences[5]
+
+
+# --- frames as the prompt: given frames, the rest from pure noise ---------------------------------------
+
+def test_a_mode_through_the_api_keeps_its_given_frames_and_names_the_mode(client):
+    clip = gradio_client.handle_file(page.sample_file("wide"))
+    run = denoised(client.predict(clip, "ddim", 4, 0, "extend", 0.6, api_name="/denoise"))
+    summary = run["summary"]
+    assert summary["given"] == "extend" and summary["start"] == "noise"
+    assert summary["given_frames"] == list(range(8)) and summary["generated_frames"] == 8
+    assert "extend forwards" in run["chips"] and "frames 1-8 given, 8 generated from noise" in run["chips"]
+    head, *steps = [json.loads(line) for line in run["trajectory"].splitlines()]
+    assert head["given"] == list(range(8)) and head["compared"] is True
+    assert "frames 1-8 given" in steps[0]["says"] and all(step["psnr"] is not None for step in steps[:-1])
+
+
+def test_a_mode_keeps_the_given_frames_pixel_for_pixel_at_every_step():
+    from explainer.page import show_run
+    from explainer.pixels import to_pixels
+
+    lanes = show_run.lanes_for(page.sample_file("square"), show_run.sampler_settings("ddim", 5, 1, "connect"),
+                               None, None, None)
+    *lines, run = show_run.stream_denoising(lanes, "square", video=False)
+    given = lines[0]["given"]
+    clip = lanes[0].frames
+    assert given == [0, 1, clip.shape[0] - 2, clip.shape[0] - 1] and run.summary["given"] == "connect"
+    for step in range(len(run.timesteps)):  # what the DiT saw and what it guessed: the clip's own frames
+        assert np.array_equal(run.x0_hat[step][given], clip[given])
+        assert np.array_equal(to_pixels(run.x_t[step][given]), clip[given])
+    generated = [f for f in range(clip.shape[0]) if f not in given]
+    assert not np.array_equal(run.x0_hat[-1][generated], clip[generated])
+
+
+def test_a_still_photo_animates_and_cannot_be_connected(client, tmp_path):
+    from PIL import Image
+
+    from explainer.clip import load_clip
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(load_clip(page.sample_file("wide"), frames=2).frames[0]).save(photo)
+    for mode in ("connect", "extend", "extend-back"):
+        with pytest.raises(gradio_client.exceptions.AppError, match="a still photo can only be animated") as caught:
+            client.predict(gradio_client.handle_file(str(photo)), "ddim", 4, 0, mode, 0.6, api_name="/denoise")
+        assert "Traceback" not in str(caught.value)
+    run = denoised(client.predict(gradio_client.handle_file(str(photo)), "ddim", 4, 0, "animate", 0.6,
+                                  api_name="/denoise"))
+    summary = run["summary"]
+    assert summary["working_size"][0] == 16 and summary["given_frames"] == [0, 1] and summary["generated_frames"] == 14
+    assert summary["x0_hat_psnr_db"] is None and "no real frames" in run["chips"]
+    head, *steps = [json.loads(line) for line in run["trajectory"].splitlines()]
+    assert head["compared"] is False and all(step.get("psnr") is None for step in steps)
+
+
+def test_every_start_has_a_name_on_screen_a_reason_to_be_first_and_a_link():
+    from explainer.given import GIVEN
+    from explainer.page import show_run, views
+    from explainer.trajectory import STARTS
+
+    assert set(show_run.START_LABELS) == set(STARTS) | set(GIVEN) == set(show_run.FIRST_RUN_WHY)
+    assert views.view_from_query({"start": "animate"})[0]["start"] == "animate"
+    assert show_run.sampler_settings(start="extend-back").given == "extend-back"
+    assert show_run.sampler_settings(start="clip").given is None
+    assert show_run.first_run_note() == show_run.FIRST_RUN_WHY[show_run.DENOISE["start"]]
+    assert show_run.frame_ranges([0, 1, 14, 15]) == "1-2 and 15-16"
