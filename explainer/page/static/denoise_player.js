@@ -11,7 +11,7 @@
 // out of step. While the run streams in, the newest step is shown (unless the slider was moved); once it
 // is done, Play replays it and the slider scrubs it. Clicking a frame of a strip enlarges it.
 // The root carries what is on show: data-steps (steps received), data-total, data-step (the step shown),
-// data-done, data-runs.
+// data-done, data-runs, and data-head (the reel's layout and its given frames, as JSON).
 const stillMotion = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 const PHONE_WIDTH = 640;
 const FRAME_MS = 180;
@@ -275,6 +275,8 @@ function take(text) {
     ui = build();
     element.dataset.runs = String(Number(element.dataset.runs || 0) + 1);
     element.dataset.done = '0';
+    const {frames, height, width, columns, gap, given, compared} = head;  // the reel's layout, for a reader
+    element.dataset.head = JSON.stringify({frames, height, width, columns, gap, given: given || [], compared});
   }
   const end = text.lastIndexOf('\n') + 1;
   if (end <= run.read) return;
