@@ -5,6 +5,7 @@ import gradio as gr
 
 from .. import common, export, views
 from ..adapters import readable_errors, section
+from ..gpu import ATTENTION_SECONDS, on_gpu
 from ..show_clip import Amoeba
 from ..wiring import Page
 
@@ -19,6 +20,7 @@ def figure_choices(page: Page) -> list[tuple[str, str]]:
             for kind in getattr(module, "EXPORTS", ())]
 
 
+@on_gpu(ATTENTION_SECONDS)  # the attention figure runs the DiT again
 def figure_html(**chosen):
     """The figure `which` as a standalone interactive HTML file."""
     with readable_errors():
