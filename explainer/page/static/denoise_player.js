@@ -254,7 +254,8 @@ function curveOf(curveData, common, axis) {
   if (run.head.compared === false) {
     return [[], {...common, title: {text: 'x̂0 against your clip', font: {size: 12}},
       xaxis: {...xaxis, visible: false}, yaxis: {...axis, visible: false},
-      annotations: [{text: NO_REAL_FRAMES.replace(': ', ':<br>'), showarrow: false, xref: 'paper', yref: 'paper',
+      annotations: [{text: NO_REAL_FRAMES.replace(': ', ':<br>').replace(' compare ', ' compare<br>'),
+                     showarrow: false, xref: 'paper', yref: 'paper',
                      x: 0.5, y: 0.5, font: {size: 13, color: colour('muted')}}]}];
   }
   const title = (run.head.given || []).length ? 'x̂0 against your clip, generated frames' : 'x̂0 against your clip, per step';
