@@ -1,7 +1,9 @@
-"""The two claims measured on a clip: the crop copy fits on the centre square alone, at its own positions;
-the frames-apart copy's attention never crosses a time slice; flicker and region PSNR are what they say;
-`python -m explainer claims` prints the issue's JSON, says a square clip has nothing to lose, and turns bad
-input into one error line."""
+"""The three claims measured on a clip: the crop copy fits on the centre square alone, at its own positions;
+the frames-apart copy's attention never crosses a time slice; flicker and region PSNR are what they say; the
+next patch made one after another has the later slices absent from each call's sequence, starts each slice
+from the noise the all-at-once run gave it and keeps the given frames; `python -m explainer claims` prints
+the JSON (with its next_patch object), says a square clip has nothing to lose, and turns bad input into one
+error line."""
 import json
 import math
 from pathlib import Path
@@ -13,14 +15,17 @@ from PIL import Image
 
 from explainer.claims import (
     NOTHING_TO_LOSE,
+    ONE_SLICE,
     Box,
     Claims,
+    border_changes,
     centre_square,
     claim_steps,
     fit_on_crop,
     fit_time_slices,
     flicker,
     frame_changes,
+    next_patch_steps,
     region_psnr,
 )
 from explainer.cli import main
@@ -169,10 +174,97 @@ def test_a_step_budget_gives_the_same_numbers_for_the_same_seed_and_progress_ris
 
     (first, reels), (again, _), (other, _) = run(0), run(0), run(1)
     assert first == again and first != other
-    assert set(reels) == {"clip", "native", "cropped", "spacetime", "frames_apart"}
+    assert set(reels) == {"clip", "native", "cropped", "spacetime", "frames_apart", "all_at_once",
+                          "one_after_another"}
     assert all(reel.shape == frames.shape and reel.dtype == np.uint8 for reel in reels.values())
     assert first["crop"]["box"] == {"top": 0, "left": 8, "height": 16, "width": 16}
     assert first["frames"]["t"] == 400  # strength 0.5 of 10 DDIM steps
+
+
+# --- the next patch -----------------------------------------------------------------------------------
+
+def record_sequences(monkeypatch) -> list[tuple[int, list[int]]]:
+    """Every DiT forward from now on, as (frames in its sequence, the timestep of each time slice)."""
+    calls, forward = [], DiT.forward
+
+    def recording(self, x, t, *args, **kwargs):
+        per_slice = t.reshape(t.shape[0], -1)[0].tolist() if torch.is_tensor(t) else [t]
+        calls.append((x.shape[1], per_slice))
+        return forward(self, x, t, *args, **kwargs)
+
+    monkeypatch.setattr(DiT, "forward", recording)
+    return calls
+
+
+@pytest.fixture(scope="module")
+def next_patch():
+    """The next patch measured with a tiny DiT whose blocks are random (so each call's sequence matters), 3
+    DDIM steps a run, on 8 frames (four slices of two): -> (the clip in [-1, 1], summary, reels)."""
+    model = seeded_one_block_model()
+    x0 = torch.from_numpy(moving_frames(8, 16, 24)).float() / 127.5 - 1
+    progress, (summary, reels) = finish(next_patch_steps(model, x0, steps=3, seed=4))
+    return x0, summary, reels, progress
+
+
+def test_one_after_another_sees_only_the_slices_before_the_one_it_makes(monkeypatch):
+    model = seeded_one_block_model()
+    x0 = torch.from_numpy(moving_frames(8, 16, 24)).float() / 127.5 - 1
+    calls = record_sequences(monkeypatch)
+    _, (summary, _) = finish(next_patch_steps(model, x0, steps=3, seed=4))
+    together, apart = calls[:3], calls[3:]
+    steps = [666, 333, 0]  # 3 DDIM steps of 1000
+    # all at once: every slice in every call, the first given at t = 0, the rest at the step's t
+    assert together == [(8, [0, t, t, t]) for t in steps]
+    # one after another: slice k (1..3) in a sequence of slices 0..k alone, the later ones absent, the ones
+    # before it given at t = 0
+    assert apart == [(2 * (k + 1), [0] * k + [t]) for k in (1, 2, 3) for t in steps]
+    assert summary["all_at_once"]["dit_calls"] == 3 and summary["one_after_another"]["dit_calls"] == 9
+    assert summary["all_at_once"]["slices_per_call"] == [4, 4]
+    assert summary["one_after_another"]["slices_per_call"] == [2, 4]
+    per_slice = summary["tokens_per_slice"]
+    assert per_slice == 2 * 3  # a 16 x 24 frame in 8-pixel tubelets
+    assert summary["one_after_another"]["tokens_in_all"] == 3 * (2 + 3 + 4) * per_slice
+    assert summary["all_at_once"]["tokens_per_call"] == [4 * per_slice, 4 * per_slice]
+
+
+def test_both_ways_keep_the_given_slice_and_start_each_slice_from_the_same_noise(next_patch):
+    x0, summary, reels, progress = next_patch
+    from explainer.pixels import to_pixels
+
+    clip = to_pixels(x0)
+    for name in ("all_at_once", "one_after_another"):
+        assert reels[name].shape == clip.shape and reels[name].dtype == np.uint8
+        assert np.array_equal(reels[name][:2], clip[:2]), name  # the given slice, pixel for pixel
+    assert summary["same_noise"] is True
+    assert not np.array_equal(reels["all_at_once"][2:], reels["one_after_another"][2:])  # the ways differ
+    assert summary["given_slices"] == [0] and summary["generated_frames"] == [2, 3, 4, 5, 6, 7]
+    fractions = [fraction for fraction, _ in progress]
+    assert fractions == sorted(fractions) and len(progress) == 1 + 3  # all at once, then each slice
+
+
+def test_the_next_patch_numbers_have_their_keys_and_types(next_patch):
+    _, summary, _, _ = next_patch
+    json.dumps(summary, allow_nan=False)  # plain JSON, no infinities
+    assert summary["units"] == "pixel levels 0-255" and summary["frames_per_slice"] == 2
+    assert isinstance(summary["clip"]["across_slices"], float)
+    for name in ("all_at_once", "one_after_another"):
+        way = summary[name]
+        assert isinstance(way["dit_calls"], int) and isinstance(way["seconds"], float) and way["seconds"] >= 0
+        assert isinstance(way["across_slices"], float) and isinstance(way["within_slices"], float)
+        assert len(way["psnr_db"]) == 6 and all(isinstance(v, float) for v in way["psnr_db"])
+        assert way["mean_psnr_db"] == pytest.approx(np.mean(way["psnr_db"]), abs=0.01)
+        assert len(way["per_frame_change"]) == 7
+
+
+def test_border_changes_count_the_pairs_that_reach_a_generated_frame():
+    changes = [1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0]  # pairs 1->2, 3->4, 5->6 cross a slice border
+    assert border_changes(changes, pt=2, first=2) == {"across_slices": 20.0, "within_slices": 3.0}
+    assert border_changes(changes, pt=2, first=0) == {"across_slices": 20.0, "within_slices": 2.5}
+
+
+def test_a_clip_of_one_slice_has_no_next_patch():
+    summary, reels = finish(next_patch_steps(build_dit("tiny"), torch.zeros(2, 16, 16, 3), steps=2))[1]
+    assert summary == {"note": ONE_SLICE} and reels == {}
 
 
 @pytest.fixture
@@ -203,6 +295,13 @@ def test_the_cli_prints_the_claims_json(wide_clip, capsys):
     assert result["crop"]["note"] is None
     assert len(result["frames"]["per_frame"]["clip"]) == 3
     assert result["frames"]["clip_change"] > 0  # the square moves
+    next_patch = result["next_patch"]  # 4 frames: slice 0 given, slice 1 made both ways
+    assert next_patch["all_at_once"]["dit_calls"] == 50 and next_patch["one_after_another"]["dit_calls"] == 50
+    for name in ("all_at_once", "one_after_another"):
+        way = next_patch[name]
+        assert isinstance(way["seconds"], float) and isinstance(way["across_slices"], float)
+        assert len(way["psnr_db"]) == 2 and all(isinstance(v, float) for v in way["psnr_db"])
+    assert isinstance(next_patch["clip"]["across_slices"], float) and next_patch["same_noise"] is True
 
 
 def test_the_claims_are_measured_on_the_window_asked_for(wide_clip, capsys):
@@ -226,6 +325,7 @@ def test_a_square_clip_has_nothing_to_lose(tmp_path, capsys):
     assert crop["native"]["sides_psnr_db"] is None and crop["cropped"]["sides_psnr_db"] is None
     assert crop["note"] == NOTHING_TO_LOSE
     assert crop["box"] == {"top": 0, "left": 0, "height": 32, "width": 32}
+    assert json.loads(out)["next_patch"] == {"note": ONE_SLICE}  # a photo: nothing after its one slice
 
 
 @pytest.mark.parametrize("argv, words", [
