@@ -316,8 +316,8 @@ def test_sweep_contains_the_chosen_timestep():
 def _page_figures(path, **settings):
     from explainer import page
 
-    *_, outputs = page.dissect(path, **settings)  # the last answer is the complete one
-    return [value for value in outputs if isinstance(value, str) and value.startswith("{")]
+    *_, outputs = page.dissect(path, **settings)  # the last answer is the complete one, by name
+    return [value for value in outputs.values() if isinstance(value, str) and value.startswith("{")]
 
 
 @pytest.mark.parametrize("sample", ["wide", "tall", "square"])

@@ -33,10 +33,13 @@ def client(url):
 
 
 def named(outputs) -> dict:
-    """The outputs of /dissect by name: (filmstrip, facts, summary, cut frame, tube, volume, stats, token,
-    sequence, crop, noise); the session state is not part of the API."""
-    names = ["filmstrip", "facts", "summary", "cut", "tube", "volume", "stats", "token", "sequence", "crop",
-             "noise", "packing"]
+    """The outputs of /dissect by the names the page gives them (`film_reel_section.CLIP_VIEWS`, less the
+    session's clip, which is not part of the API), under the short names these tests use."""
+    from explainer.page.sections.film_reel_section import CLIP_VIEWS
+
+    short = {"reel_facts": "facts", "reel_summary": "summary", "cut_frame": "cut", "patch_stats": "stats",
+             "token_story": "token", "token_sequence": "sequence"}
+    names = [short.get(name, name) for name in CLIP_VIEWS if name != "reel"]
     assert len(outputs) == len(names)
     return dict(zip(names, outputs))
 
@@ -224,7 +227,7 @@ def test_denoise_returns_a_playable_video_and_the_same_seed_gives_the_same_run(c
     # this session's run stays on the server: its attention elsewhere, and a figure to take away
     figure, _ = client.predict(8, 1, "2", 0, api_name="/attention")
     assert json.loads(figure)["layout"]["meta"]["query"] == [0, 0, 0]
-    path = client.predict("denoising and its trajectory map (6)", api_name="/figure_html")
+    path = client.predict("denoising", api_name="/figure_html")  # the figure by its short name
     text = open(path, encoding="utf-8").read()
     # the player itself with this run's text (tests/test_export.py opens such a file in Chromium)
     assert text.startswith("<!DOCTYPE html>") and "<title>Film Reel" in text and 'id="fr-run"' in text

@@ -65,9 +65,13 @@ def wait_for(condition, timeout: float, what):
 
 
 def summary_of(outputs) -> dict:
-    """The "numbers, as data" output of /dissect (the third of its twelve API outputs)."""
-    assert len(outputs) == 12
-    return outputs[2]
+    """The "numbers, as data" output of /dissect, found by its name among the page's clip views (the session's
+    clip is not part of the API)."""
+    from explainer.page.sections.film_reel_section import CLIP_VIEWS
+
+    names = [name for name in CLIP_VIEWS if name != "reel"]
+    assert len(outputs) == len(names)
+    return outputs[names.index("reel_summary")]
 
 
 def record(**values):
