@@ -483,9 +483,9 @@ def test_sections_6_to_8_fit_a_phone(browser, url):
         assert width >= 600, width  # the reel is swiped along at twice the screen's width, inside its own box
 
 
-# --- 8. two claims ----------------------------------------------------------------------------------------
+# --- 8. three claims --------------------------------------------------------------------------------------
 
-CLAIM_FIGURES = ["crop-claim", "flicker-claim", "frame-changes"]
+CLAIM_FIGURES = ["crop-claim", "flicker-claim", "frame-changes", "next-patch-claim", "next-patch-changes"]
 
 
 def screenshot_section(tab, heading: str, path: Path):
@@ -503,7 +503,7 @@ def screenshot_section(tab, heading: str, path: Path):
 
 
 def press_claims(tab, seconds: int | None = None):
-    """Set each fit's budget (when given), press Test both claims, wait for its three figures."""
+    """Set each fit's budget (when given), press Test the three claims, wait for its five figures."""
     if seconds is not None:
         budget = tab.locator("#claims-seconds input[type=number]")
         budget.fill(str(seconds))
@@ -519,10 +519,14 @@ def press_claims(tab, seconds: int | None = None):
 
 
 def assert_claims_shown(tab):
-    """The verdict speaks of both claims, and every reel of both figures has pixels (not blank)."""
+    """The verdict speaks of the three claims, and every reel of the three reel figures has pixels (not
+    blank); the next patch's figure boxes every time slice of its reels."""
     verdict = tab.inner_text("#claims-verdict")
     assert "Crop vs native." in verdict and "Frames apart vs spacetime." in verdict, verdict
-    for elem_id in ("crop-claim", "flicker-claim"):
+    assert "All at once vs the next patch." in verdict and "DiT calls" in verdict, verdict
+    slices = tab.evaluate("() => document.querySelectorAll('#next-patch-claim .fr-plot .shapelayer path').length")
+    assert slices == 3 * 8, slices  # a box round each of the 16 frames' 8 slices, on each of three reels
+    for elem_id in ("crop-claim", "flicker-claim", "next-patch-claim"):
         tab.locator(f"#{elem_id}").scroll_into_view_if_needed()
         tab.wait_for_timeout(300)
         images = tab.locator(f"#{elem_id} .fr-plot image")
@@ -542,7 +546,7 @@ def test_a_bundled_sample_answers_both_claims_at_once(browser, url):
         record_timing("claims on the wide sample (shipped answer) -> figures drawn", time.monotonic() - started)
         assert_claims_shown(tab)
         assert "shipped" not in tab.inner_text("#claims-verdict")  # the page speaks of the clip, not of files
-        screenshot_section(tab, "Two claims", SHOTS / "section_8_sample_desktop.png")
+        screenshot_section(tab, "Three claims", SHOTS / "section_8_sample_desktop.png")
         assert not tab.errors
     finally:
         tab.context.close()
@@ -559,7 +563,7 @@ def test_both_claims_run_live_on_an_uploaded_real_clip_and_fit_a_slow_phone(brow
         session.send("Emulation.setCPUThrottlingRate", {"rate": 1})
         assert "FRAME-TO-FRAME CHANGE" in phone.inner_text("#claims-verdict").upper()
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1
-        screenshot_section(phone, "Two claims", SHOTS / "section_8_real_phone.png")
+        screenshot_section(phone, "Three claims", SHOTS / "section_8_real_phone.png")
 
 
 # --- links to a view --------------------------------------------------------------------------------------

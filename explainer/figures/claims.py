@@ -107,7 +107,8 @@ def slice_outlines(number: int, shape, pt: int, per_row: int, given: int) -> lis
         outlines.append(dict(type="rect", xref=axis_ref(number, "x"), yref=axis_ref(number, "y"),
                              x0=col * width - 0.5, x1=(col + span) * width - 0.5,
                              y0=row * height - 0.5, y1=(row + 1) * height - 0.5,
-                             line=dict(color=AMOEBA if is_given else MUTED, width=3 if is_given else 1)))
+                             line=dict(color=AMOEBA if is_given else INK, width=3 if is_given else 1),
+                             opacity=1.0 if is_given else 0.6))
     return outlines
 
 
