@@ -44,7 +44,7 @@ def flicker_claim(clip: np.ndarray, spacetime: np.ndarray, frames_apart: np.ndar
 
 
 def change_plot(series: list[tuple[list[float], str, str, str]], pt: int, *, title: str, meta: dict,
-                given_pairs: int = 0, height: int = 320) -> go.Figure:
+                given_pairs: int = 0, height: int = 320, phone_title: str | None = None) -> go.Figure:
     """Lines of the change from each frame to the next, (values, label, colour, dash) each; dotted lines mark
     where one time slice ends and the next begins, and a shaded band the first `given_pairs` pairs, which
     lie inside the given frames."""
@@ -66,7 +66,7 @@ def change_plot(series: list[tuple[list[float], str, str, str]], pt: int, *, tit
                       yaxis=dict(title=dict(text="mean |change|, levels 0-255", font=dict(size=11, color=MUTED)),
                                  color=MUTED, gridcolor=GRID, zeroline=False, rangemode="tozero"),
                       meta=meta)
-    return for_phones(fig, height=300, **{"legend.y": -0.3, "xaxis.dtick": 3})
+    return for_phones(fig, height=300, **{"legend.y": -0.3, "xaxis.dtick": 3, "title.text": phone_title or title})
 
 
 def frame_changes(frames: dict, *, height: int = 320) -> go.Figure:
@@ -135,7 +135,7 @@ def next_patch_claim(clip: np.ndarray, reels: dict, next_patch: dict) -> go.Figu
         layout.update(image_axes(n + 1, (0, 1), (1 - (n + 1) / 3 + 0.01, 1 - n / 3 - 0.07)))
         shapes += slice_outlines(n + 1, clip.shape, pt, per_row, given)
     ratio = (-(-count // per_row) * frame_h) / (per_row * frame_w)  # a strip's height over its width
-    fig.update_layout(**base_layout(round(3 * (min(820 * ratio, 240) + 34) + 16)), **layout, shapes=shapes,
+    fig.update_layout(**base_layout(round(3 * (min(1100 * ratio, 260) + 34) + 16)), **layout, shapes=shapes,
                       annotations=[panel_title(n + 1, text, INK, 11) for n, text in enumerate(captions)],
                       meta=dict(kind="next_patch_claim", frames_per_slice=pt, given_slices=given,
                                 same_noise=next_patch["same_noise"]))
@@ -148,6 +148,7 @@ def next_patch_changes(next_patch: dict, *, height: int = 320) -> go.Figure:
     series = [(next_patch["clip"]["per_frame_change"], "your clip", INK, "solid"),
               (next_patch["all_at_once"]["per_frame_change"], "all at once", AMOEBA, "solid"),
               (next_patch["one_after_another"]["per_frame_change"], "one after another", PATCH, "dot")]
-    return change_plot(series, next_patch["frames_per_slice"], title="change from one frame to the next",
+    return change_plot(series, next_patch["frames_per_slice"],
+                       title="change from one frame to the next: all at once vs one after another",
                        meta=dict(kind="next_patch_changes"), given_pairs=next_patch["generated_frames"][0] - 1,
-                       height=height)
+                       height=height, phone_title="change a frame, both ways")
