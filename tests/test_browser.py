@@ -502,7 +502,7 @@ def screenshot_section(tab, heading: str, path: Path):
         "document.documentElement.scrollWidth"), "height": box[1] - box[0]})
 
 
-def press_claims(tab, seconds: int | None = None):
+def press_claims(tab, seconds: int | None = None, timeout: int = 180_000):
     """Set each fit's budget (when given), press Test the three claims, wait for its five figures."""
     if seconds is not None:
         budget = tab.locator("#claims-seconds input[type=number]")
@@ -514,8 +514,8 @@ def press_claims(tab, seconds: int | None = None):
     draws = {elem_id: int(drawn(tab, elem_id).get("draws") or 0) for elem_id in CLAIM_FIGURES}
     tab.click("#claims-button")
     for elem_id in CLAIM_FIGURES:
-        tab.locator(f"#{elem_id}").scroll_into_view_if_needed(timeout=180_000)
-        wait_drawn(tab, elem_id, draws[elem_id] + 1, timeout=180_000)
+        tab.locator(f"#{elem_id}").scroll_into_view_if_needed(timeout=timeout)
+        wait_drawn(tab, elem_id, draws[elem_id] + 1, timeout=timeout)
 
 
 def assert_claims_shown(tab):
@@ -552,13 +552,28 @@ def test_a_bundled_sample_answers_both_claims_at_once(browser, url):
         tab.context.close()
 
 
+def test_the_bundled_answer_with_the_next_patch_fits_a_slow_phone(browser, url):
+    with phone_page(browser, url) as phone:
+        session = throttled(phone, 4)  # a phone's pace while the answer arrives and is drawn
+        press_claims(phone)
+        assert_claims_shown(phone)
+        session.send("Emulation.setCPUThrottlingRate", {"rate": 1})
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+        for elem_id in ("next-patch-claim", "next-patch-changes"):
+            width = phone.evaluate(f"() => document.querySelector('#{elem_id} .fr-plot').getBoundingClientRect().width")
+            assert width <= 390, (elem_id, width)
+        title = phone.evaluate("() => document.querySelector('#next-patch-changes .gtitle').textContent")
+        assert title == "change a frame, both ways", title  # the phone's short title, not the desktop's
+        screenshot_section(phone, "Three claims", SHOTS / "section_8_sample_phone.png")
+
+
 def test_both_claims_run_live_on_an_uploaded_real_clip_and_fit_a_slow_phone(browser, url, real_clip_path):
     with phone_page(browser, url) as phone:
         upload(phone, real_clip_path)
         phone.wait_for_function("() => document.querySelector('#facts').innerText.includes('320')",
                                 timeout=TIMEOUT_MS)
         session = throttled(phone, 4)  # a phone's pace while the answer arrives and is drawn
-        press_claims(phone, seconds=5)
+        press_claims(phone, seconds=5, timeout=600_000)  # three fits, four runs and the next patch's 400 calls
         assert_claims_shown(phone)
         session.send("Emulation.setCPUThrottlingRate", {"rate": 1})
         assert "FRAME-TO-FRAME CHANGE" in phone.inner_text("#claims-verdict").upper()

@@ -113,10 +113,16 @@ def slice_outlines(number: int, shape, pt: int, per_row: int, given: int) -> lis
 
 
 def way_caption(name: str, way: dict) -> str:
+    """Two short lines (a phone's panel is narrow): the way and its DiT calls; its seconds and PSNR."""
     slices = way["slices_per_call"]
     seen = f"{slices[0]}" if slices[0] == slices[1] else f"{slices[0]}-{slices[1]}"
-    return (f"{WAY_WORDS[name]} · {way['dit_calls']} DiT calls of {seen} slices, {way['seconds']:.0f} s · "
-            f"PSNR {way['mean_psnr_db']:.1f} dB")
+    return (f"{WAY_WORDS[name]} · {way['dit_calls']} DiT calls of {seen} slices<br>"
+            f"{way['seconds']:.0f} s · PSNR {way['mean_psnr_db']:.1f} dB")
+
+
+def stacked_domains(height: int, caption_px: int) -> list[tuple[float, float]]:
+    """Three panels one above another in a figure `height` px tall, each under `caption_px` of caption."""
+    return [(1 - (n + 1) / 3 + 0.01, 1 - n / 3 - caption_px / height) for n in range(3)]
 
 
 def next_patch_claim(clip: np.ndarray, reels: dict, next_patch: dict) -> go.Figure:
@@ -126,20 +132,24 @@ def next_patch_claim(clip: np.ndarray, reels: dict, next_patch: dict) -> go.Figu
     pt, given = next_patch["frames_per_slice"], len(next_patch["given_slices"])
     count, frame_h, frame_w, _ = clip.shape
     per_row = min(count, pt * max(1, 8 // pt))
-    captions = [f"your clip · the first {pt * given} frames given (bright box), the rest generated",
+    captions = [f"your clip · the first {pt * given} frames given<br>(the bright box), the rest generated",
                 *(way_caption(name, next_patch[name]) for name in ("all_at_once", "one_after_another"))]
+    ratio = (-(-count // per_row) * frame_h) / (per_row * frame_w)  # a strip's height over its width
+    height, phone_height = round(3 * (min(1100 * ratio, 260) + 40) + 16), round(3 * (min(370 * ratio, 300) + 44) + 16)
     fig, layout, shapes = go.Figure(), {}, []
-    for n, reel in enumerate((clip, reels["all_at_once"], reels["one_after_another"])):
+    for n, (reel, domain) in enumerate(zip((clip, reels["all_at_once"], reels["one_after_another"]),
+                                           stacked_domains(height, 34))):
         fig.add_trace(go.Image(source=image_uri(slice_strip(reel, per_row), "jpeg", 88), x0=0, dx=1, y0=0, dy=1,
                                xaxis=axis_ref(n + 1, "x"), yaxis=axis_ref(n + 1, "y"), hoverinfo="skip"))
-        layout.update(image_axes(n + 1, (0, 1), (1 - (n + 1) / 3 + 0.01, 1 - n / 3 - 0.07)))
+        layout.update(image_axes(n + 1, (0, 1), domain))
         shapes += slice_outlines(n + 1, clip.shape, pt, per_row, given)
-    ratio = (-(-count // per_row) * frame_h) / (per_row * frame_w)  # a strip's height over its width
-    fig.update_layout(**base_layout(round(3 * (min(1100 * ratio, 260) + 34) + 16)), **layout, shapes=shapes,
+    fig.update_layout(**base_layout(height), **layout, shapes=shapes,
                       annotations=[panel_title(n + 1, text, INK, 11) for n, text in enumerate(captions)],
                       meta=dict(kind="next_patch_claim", frames_per_slice=pt, given_slices=given,
                                 same_noise=next_patch["same_noise"]))
-    return for_phones(fig, height=round(3 * (min(370 * ratio, 300) + 44) + 16))
+    phone = {f"{axis_ref(n + 1, 'yaxis')}.domain": list(domain)
+             for n, domain in enumerate(stacked_domains(phone_height, 34))}
+    return for_phones(fig, height=phone_height, **phone)
 
 
 def next_patch_changes(next_patch: dict, *, height: int = 320) -> go.Figure:
