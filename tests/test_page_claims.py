@@ -166,3 +166,18 @@ def test_each_bundled_sample_answers_at_once_from_its_shipped_files(name):
     assert (summary["crop"]["note"] is not None) == (name == "square")
     assert summary["next_patch"]["same_noise"] is True and updates[0].next_patch is not None
     assert "All at once vs the next patch." in updates[0].verdict
+
+
+def test_the_api_answers_a_bundled_sample_with_the_next_patch():
+    """/claims with a clip file: the bare values, the next patch's two figures and its numbers among them."""
+    from explainer.assets import sample_file
+    from explainer.page.sections import claims_section
+
+    *_, answer = claims_section.claims_on_clip(str(sample_file("wide")), page_claims.CLAIM_SECONDS,
+                                               page_claims.SHIPPED_SEED)
+    assert set(answer) == set(claims_section.CLAIM_VIEWS)
+    assert json.loads(answer["next_patch_claim"])["layout"]["meta"]["kind"] == "next_patch_claim"
+    assert json.loads(answer["next_patch_changes"])["layout"]["meta"]["kind"] == "next_patch_changes"
+    next_patch = answer["claims_data"]["next_patch"]
+    assert next_patch["all_at_once"]["dit_calls"] < next_patch["one_after_another"]["dit_calls"]
+    assert len(next_patch["one_after_another"]["psnr_db"]) == len(next_patch["generated_frames"]) == 14
