@@ -13,6 +13,7 @@ from pathlib import Path
 from .. import claims, figures
 from ..assets import ASSETS
 from ..figures.claims import next_patch_changes, next_patch_claim
+from ..patches import DEFAULT_PATCH
 from . import common
 from .common import chips, fact
 from .show_fit import FIT_SIDE, fit_settings
@@ -44,7 +45,8 @@ def claim_settings(seconds, seed) -> tuple[float, int]:
     return fit_settings(seconds, seed, 5, CLAIM_MAX_SECONDS)
 
 
-NEXT_PATCH_CALLS = claims.SAMPLING_STEPS * 8  # the next patch's DiT calls on a 16-frame clip: 1 way + 7 slices
+# the next patch's DiT calls on the page's clip: one run all at once, then one for each slice after the given
+NEXT_PATCH_CALLS = claims.SAMPLING_STEPS * (1 + claims.FRAMES // DEFAULT_PATCH[0] - claims.GIVEN_SLICES)
 NEXT_PATCH_SECONDS = 50  # those calls on a small CPU, most of them on short sequences
 
 
