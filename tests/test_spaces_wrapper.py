@@ -120,8 +120,8 @@ def test_a_fit_asks_for_its_budget_and_its_regenerations(spaces):
 def test_claims_ask_for_three_fits_and_what_they_make(spaces):
     gpu.on_gpu(gpu.claims_seconds)(claims_section.claims_on_clip)
     (_, duration), = spaces.marked
-    assert duration(None, 60) == 3 * 60 + gpu.CLAIMS_RUNS
-    assert duration() == 3 * claims_section.CLAIM_SECONDS + gpu.CLAIMS_RUNS
+    assert duration(None, 60) == 3 * 60 + gpu.CLAIMS_RUNS + gpu.NEXT_PATCH_RUNS
+    assert duration() == 3 * claims_section.CLAIM_SECONDS + gpu.CLAIMS_RUNS + gpu.NEXT_PATCH_RUNS
 
 
 def test_a_run_asks_by_its_steps_and_the_lane_it_is_compared_with(spaces):
@@ -209,7 +209,7 @@ def page_api(how: str) -> dict:
 def test_the_page_marked_for_zerogpu_offers_the_same_api():
     marked, plain = page_api("stand-in"), page_api("absent")
     assert marked["marked"] == sorted(["denoise_clip", "denoise_on_page", "attention_views", "attention_after_run",
-                                       "fit_to_clip", "claims_on_clip"])
+                                       "fit_to_clip", "claims_on_clip", "figure_html"])
     assert plain["marked"] == []
     assert marked["endpoints"] == plain["endpoints"]
     for name, parameters in (("/fit", ["clip_file", "seconds", "seed", "window_start"]),

@@ -92,6 +92,7 @@ SECONDS_PER_STEP = 1.0  # one step of a denoising run, as the page streams it
 RUN_EXTRA = 15          # reading the clip, and the run's video written at the end
 FIT_EXTRA = 30          # reading the clip, and both models regenerating it (two runs of 50 steps)
 CLAIMS_RUNS = 40        # what the claims' three copies make after their fits (four runs of 50 steps)
+NEXT_PATCH_RUNS = 40    # the next patch: 400 DiT calls over slices of the clip, none longer than the clip
 ATTENTION_SECONDS = 10  # where one token looks: one DiT call that keeps its attention
 
 
@@ -109,5 +110,5 @@ def fit_seconds(seconds=60, **_) -> float:
 
 
 def claims_seconds(seconds=30, **_) -> float:
-    """The claims: three fits of `seconds` each, then what the copies make."""
-    return 3 * float(seconds) + CLAIMS_RUNS
+    """The claims: three fits of `seconds` each, then what the copies make, and the next patch's runs."""
+    return 3 * float(seconds) + CLAIMS_RUNS + NEXT_PATCH_RUNS
