@@ -168,7 +168,7 @@ def test_answers_at_other_settings_are_worked_out_once_and_the_latest_kept(fresh
     monkeypatch.setattr(sample_answers, "_compute", lambda name, settings: calls.append(settings) or
                         ("<p>", np.zeros((2, 2, 3), np.uint8) + len(calls)))
     first = sample_answers.sample_answer("wide", (1, "a"))
-    assert sample_answers.sample_answer("wide", (1, "a")) is first and len(calls) == 1
+    assert sample_answers.sample_answer("wide", (1, "a")) == first and len(calls) == 1  # not worked out again
     assert first[0] == "<p>" and first[1].endswith(".png")  # the picture as a static file
     for index in range(sample_answers.SAMPLE_ANSWERS):
         sample_answers.sample_answer("wide", (2, index))
@@ -178,10 +178,12 @@ def test_answers_at_other_settings_are_worked_out_once_and_the_latest_kept(fresh
 
 
 def test_answers_by_name_and_settings_by_name_are_kept_too(fresh_state, monkeypatch):
-    monkeypatch.setattr(sample_answers, "_compute", lambda name, settings: {"facts": name, **settings})
+    calls = []
+    monkeypatch.setattr(sample_answers, "_compute",
+                        lambda name, settings: calls.append(name) or {"facts": name, **settings})
     answer = sample_answers.sample_answer("tall", {"pt": 2, "t": 250})
     assert answer == {"facts": "tall", "pt": 2, "t": 250}
-    assert sample_answers.sample_answer("tall", {"pt": 2, "t": 250}) is answer
+    assert sample_answers.sample_answer("tall", {"pt": 2, "t": 250}) == answer and calls == ["tall"]
 
 
 @pytest.mark.parametrize("named", [False, True], ids=["tuple", "dict"])
@@ -225,3 +227,15 @@ def test_one_command_writes_them(fresh_state, monkeypatch, capsys):
     assert said["bytes"] == sum(path.stat().st_size for path in (fresh_state / "answers").iterdir())
     _, (picture, name) = sample_answers.read_shipped("tall", fresh_state / "answers")
     assert name == "tall" and picture.endswith(".png")
+
+
+def test_each_visitor_gets_their_own_copy_of_an_answer_s_updates():
+    """Gradio takes the value out of a component's update as it sends it: a kept answer must not lose it."""
+    from explainer.page import views
+
+    settings = views.clip_settings(views.DEFAULT_VIEW)
+    first = sample_answers.sample_answer("wide", settings)
+    assert first["window_start"]["value"] == 0
+    first["window_start"].pop("value")  # what Gradio does to an update it sends
+    again = sample_answers.sample_answer("wide", settings)
+    assert again["window_start"]["value"] == 0 and again["window_start"] is not first["window_start"]

@@ -64,7 +64,13 @@ def _key(name: str, settings) -> tuple:
 
 def sample_answer(name: str, settings) -> tuple | dict:
     """Every view of a bundled sample at these settings: shipped, or worked out once, then the same answer
-    for every visitor who asks."""
+    for every visitor who asks. Each visitor gets their own copy of its dicts (a component's update, the
+    session's clip): Gradio takes the value out of an update it sends, which would empty the kept one."""
+    answer = _kept_answer(name, settings)
+    return _rebuilt(answer, [dict(value) if isinstance(value, dict) else value for _, value in _items(answer)])
+
+
+def _kept_answer(name: str, settings):
     key = _key(name, settings)
     answer = _kept(key)
     if answer is None:
