@@ -15,6 +15,7 @@ from ..adapters import CLIP_TYPES, plotly_player, readable_errors, section, show
 from ..gpu import ATTENTION_SECONDS, on_gpu, run_seconds
 from ..pools import MODEL_POOL
 from ..show_run import COMPARE, DENOISE, MAX_STEPS, MODELS, START_CHOICES, START_LABELS
+from ..theme import denoise_player_js
 from ..tickets import new_ticket, still_newest
 from ..wiring import Page
 
@@ -125,8 +126,6 @@ def pick_token(run, token, event: gr.SelectData):
 def denoise_player(label: str, elem_id: str) -> gr.HTML:
     """The live denoising player: its value is the run's text, one JSON line per step, which grows as the
     run streams in (denoise_player.js draws each step as it arrives, then replays and scrubs them)."""
-    from ..theme import denoise_player_js
-
     return gr.HTML(value="", html_template='<div class="fr-denoise"></div>', js_on_load=denoise_player_js(),
                    elem_id=elem_id, label=label, show_label=False)
 
