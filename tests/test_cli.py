@@ -51,7 +51,10 @@ def test_readme_training_commands_parse():
     everything = readme_train_commands()
     commands = [argv for argv in everything if train_settings(argv).out.startswith("runs/stage")]  # the recipe
     assert len(commands) >= 6
-    compared = {train_settings(argv).out: train_settings(argv) for argv in everything if argv not in commands}
+    given = [train_settings(argv) for argv in everything if train_settings(argv).out.startswith("runs/given")]
+    assert given and all(s.given_share > 0 and s.data == "footage" and s.init for s in given)  # frames as the prompt
+    compared = {train_settings(argv).out: train_settings(argv) for argv in everything
+                if argv not in commands and not train_settings(argv).out.startswith("runs/given")}
     assert set(compared) == {"runs/buckets", "runs/packed"}  # buckets against Patch n' Pack, the same otherwise
     assert compared["runs/packed"].pack and not compared["runs/buckets"].pack
     assert {**vars(compared["runs/packed"]), "pack": False, "out": "", "batch": 0} == \
