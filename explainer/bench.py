@@ -3,7 +3,7 @@
 Every figure comes from one run, and each ratio from two things timed in turn, rep after rep, so a shared,
 noisy machine slows both alike: the DiT's forward against torch's own matmul at the DiT's GEMM shapes
 (the same FLOPs with nothing else), and against diffusers' DiTTransformer2DModel on the same square
-image case;
+image case; a run with frames given against the same run with nothing given;
 and Patch n' Pack, the four sample shapes as one sequence against one forward each, with the three ways
 of keeping the clips apart in attention timed side by side.
 """
@@ -36,6 +36,7 @@ from .dit import (
     packed_attention,
 )
 from .errors import ExplainerError
+from .given import given_slices, slice_frames
 from .patches import PatchGrid, fit_size
 
 DEFAULT_FRAMES = 16
@@ -116,17 +117,37 @@ def vs_diffusers(config: DiTConfig, device, reps: int) -> dict:
     }
 
 
-def ddim_seconds(model, grid: PatchGrid, device, steps: int) -> float:
-    """Wall time of a whole DDIM trajectory from pure noise, every step's x0_hat kept (as the page does),
-    with the model's own schedule (a schedule changes no timing, only the numbers)."""
+def ddim_trajectory(model, grid: PatchGrid, steps: int, given: str | None = None):
+    """A whole DDIM trajectory from pure noise, every step's x0_hat kept (as the page does), with the model's
+    own schedule (a schedule changes no timing, only the numbers); with `given` (a mode of GIVEN), that
+    mode's slices of a random clip given clean."""
+    shape = (1, grid.frames, grid.height, grid.width, grid.channels)
     schedule = diffusion.schedule_of(model)
-    start = diffusion.Start.noise((1, grid.frames, grid.height, grid.width, grid.channels))
+    prompt = None
+    if given is not None:
+        slices = given_slices(given, grid.shape[0])
+        prompt = diffusion.Given(torch.rand(shape) * 2 - 1, slice_frames(slices, grid.frames, grid.patch[0]),
+                                 slices, grid.shape[0])
+    start = diffusion.Start.noise(shape, given=prompt)
 
     def trajectory():
         kept = [step.x0_hat for step in diffusion.ddim(model, schedule, start, steps=steps)]
         assert len(kept) == steps
 
-    return timed(trajectory, device)
+    return trajectory
+
+
+def ddim_seconds(model, grid: PatchGrid, device, steps: int) -> float:
+    """Wall time of a whole DDIM trajectory from pure noise (`ddim_trajectory`)."""
+    return timed(ddim_trajectory(model, grid, steps), device)
+
+
+def given_figures(model, grid: PatchGrid, device, *, steps: int, reps: int) -> dict:
+    """A DDIM run with the first slice given (animate: each token its own timestep) against the same run
+    with nothing given, timed in turn: what giving frames costs in DiT time."""
+    plain_s, given_s = alternate([ddim_trajectory(model, grid, steps), ddim_trajectory(model, grid, steps, "animate")],
+                                 device, reps, warmup=1)
+    return {"given_steps": steps, "given_over_plain": given_s / plain_s, "given_ms": [plain_s * 1e3, given_s * 1e3]}
 
 
 def cpu_bf16_figures(model, clip, t, grid: PatchGrid, *, reps: int, ddim_steps: int) -> dict:
@@ -375,6 +396,7 @@ def run_bench(config: str = "default", quick: bool = False) -> dict:
         "ddim50_seconds": ddim_s * 50 / ddim_steps,
         "ddim50_scaled_from_fewer_steps": ddim_steps != 50,
         **cpu_bf16_figures(model, clip, t, grid, reps=reps, ddim_steps=ddim_steps),
+        **given_figures(model, grid, device, steps=2 if quick else 20, reps=2 if quick else 5),
         **pack_figures(cfg, device, reps=2 if quick else 5),
         **visitor_figures(cfg, device, steps=2 if quick else 10),
         **page_figures(quick),

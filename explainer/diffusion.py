@@ -22,7 +22,9 @@ import torch
 
 from .device import cpu_generator
 
-Model = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x_t (B, ...), t (B,) long) -> prediction
+# (x_t (B, ...), t (B,) long) -> prediction, a new tensor each call (with frames given, the sampler writes
+# them into it)
+Model = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 # --- schedules ---------------------------------------------------------------------------------------
@@ -224,10 +226,15 @@ class Given:
         per_slice[:, list(self.slices)] = 0
         return per_slice
 
+    @cached_property
+    def clean(self) -> torch.Tensor:
+        """The given frames, (B, len(frames), ...), cut out once for every step."""
+        return self.clip[:, list(self.frames)]
+
     def put_back(self, x: torch.Tensor) -> torch.Tensor:
-        """x with the given frames the clean ones again."""
-        x = x.clone()
-        x[:, list(self.frames)] = self.clip[:, list(self.frames)].to(x)
+        """x with the given frames the clean ones again, written into x itself (a tensor the sampler has just
+        made: the step's guess or its next sample; copying it whole every step would cost a run time)."""
+        x[:, list(self.frames)] = self.clean.to(x)
         return x
 
 

@@ -48,8 +48,14 @@ def gated_add(x, gate, branch):
 def per_token(rows, spread: Pack | SliceTimes | None = None):
     """Conditioning computed once per distinct timestep, (k rows, width), made to broadcast over the
     tokens: one row per clip, (B, 1, width), for a batch with one t per clip; in a pack every token takes
-    its own clip's row, (1, N, width); with a t per time slice every token takes its slice's, (B, N, width)."""
+    its own clip's row, (1, N, width); with a t per time slice each slice's row, (B, gt, 1, width), to meet
+    tokens viewed by slice (`by_slice`)."""
     return rows[:, None] if spread is None else spread.spread(rows)
+
+
+def by_slice(x, slices: SliceTimes | None):
+    """x (B, N, D) shaped to meet `per_token`'s rows: (B, gt, gh * gw, D) with a t per slice, else as is."""
+    return x if slices is None else slices.by_slice(x)
 
 
 def as_triple(value) -> tuple[int, int, int]:
@@ -171,8 +177,13 @@ class SliceTimes:
     per_slice: int  # tokens in one time slice, gh * gw
 
     def spread(self, rows):
-        """One row per distinct timestep to one per token. (k, width) -> (B, N, width)."""
-        return rows[self.row].repeat_interleave(self.per_slice, dim=1)  # (B, gt, w) -> (B, gt * gh * gw, w)
+        """One row per distinct timestep to one per time slice, made to broadcast over the slice's stretch of
+        tokens (nothing is copied per token). (k, width) -> (B, gt, 1, width)."""
+        return rows[self.row][:, :, None]  # (B, gt, 1, w)
+
+    def by_slice(self, x):
+        """Tokens as stretches of one time slice, to meet `spread`'s rows. (B, N, D) -> (B, gt, gh * gw, D)."""
+        return x.unflatten(1, (self.row.shape[1], self.per_slice))
 
 
 def distinct_times(t: torch.Tensor, grid: PatchGrid) -> tuple[torch.Tensor, SliceTimes]:
@@ -217,12 +228,20 @@ class AdaLNZeroBlock(nn.Module):
         x (1, N, D) holds every clip's tokens and c (clips, D) one row per clip. With `slices`, c holds one
         row per distinct timestep and each time slice takes its own."""
         # the modulation depends on t alone: computed once per timestep, then spread over its tokens
-        modulation = per_token(self.adaLN(c), slices or pack)  # (B, 1, 6D), or (1 or B, N, 6D)
+        modulation = per_token(self.adaLN(c), slices or pack)  # (B, 1, 6D), (1, N, 6D) or (B, gt, 1, 6D)
         shift_a, scale_a, gate_a, shift_m, scale_m, gate_m = modulation.chunk(6, dim=-1)  # 6x (B, 1, D)
-        h, weights = self.attn(modulate(self.norm1(x), shift_a, scale_a), query, pack)  # (B, N, D)
-        x = gated_add(x, gate_a, h)  # (B, N, D)
-        h = self.mlp(modulate(self.norm2(x), shift_m, scale_m))  # (B, N, D)
-        return gated_add(x, gate_m, h), weights  # (B, N, D)
+        shape = x.shape  # (B, N, D); with a t per slice, each modulation meets x viewed by slice
+
+        def steered(y, shift, scale):
+            return modulate(by_slice(y, slices), shift, scale).reshape(shape)
+
+        def added(y, gate, branch):
+            return gated_add(by_slice(y, slices), gate, by_slice(branch, slices)).reshape(shape)
+
+        h, weights = self.attn(steered(self.norm1(x), shift_a, scale_a), query, pack)  # (B, N, D)
+        x = added(x, gate_a, h)  # (B, N, D)
+        h = self.mlp(steered(self.norm2(x), shift_m, scale_m))  # (B, N, D)
+        return added(x, gate_m, h), weights  # (B, N, D)
 
 
 # --- the final layer: tokens to overlapping tiles to a clip ------------------------------------------
@@ -237,8 +256,9 @@ class FinalLayer(nn.Module):
         self.linear = nn.Linear(width, tile_dim)
 
     def forward(self, x, c, pack: Pack | None = None, slices: SliceTimes | None = None):
-        shift, scale = per_token(self.adaLN(c), slices or pack).chunk(2, dim=-1)  # 2x (B, 1, D), or (1 or B, N, D)
-        return self.linear(modulate(self.norm(x), shift, scale))  # (B, N, pt*(ph+2m)*(pw+2m)*C)
+        shift, scale = per_token(self.adaLN(c), slices or pack).chunk(2, dim=-1)  # 2x (B, 1, D), or as the block's
+        steered = modulate(by_slice(self.norm(x), slices), shift, scale).reshape(x.shape)  # (B, N, D)
+        return self.linear(steered)  # (B, N, pt*(ph+2m)*(pw+2m)*C)
 
 
 def tiles_to_clip(tiles, grid: PatchGrid, margin: int):
