@@ -142,6 +142,33 @@ def _train(args) -> dict:
     return train(settings_from(TrainSettings, args), command="python -m explainer " + " ".join(sys.argv[1:]))
 
 
+def _compress(args) -> dict:
+    from .clip import load_clip
+    from .compress import VAE_WEIGHTS, compress
+    from .train_vae import load_vae
+
+    clip = load_clip(args.path, frames=args.frames, max_side=args.max_side, **_window(args).load_kwargs(args.path))
+    model, card = load_vae(args.weights or VAE_WEIGHTS)
+    compressed = compress(model, clip.frames)
+    return {"path": str(args.path), "working": list(clip.frames.shape[:3]), "window": list(clip.window),
+            "stride": clip.stride, **compressed.scores(clip.frames), "weights": str(args.weights or VAE_WEIGHTS),
+            "training_steps": card.get("training_steps")}
+
+
+def _compress_summary(result: dict) -> str:
+    return (f"{result['working'][0]} frames of {result['working'][1]}x{result['working'][2]} -> latent "
+            f"{'x'.join(map(str, result['latent_shape']))} ({result['values_per_latent']:g} pixel values a latent "
+            f"number), encoded in {result['encode_s']:.2f} s, decoded in {result['decode_s']:.2f} s\n"
+            f"decoded: {result['psnr_db']:.2f} dB PSNR, SSIM {result['ssim']:.3f}; same-count resizing: "
+            f"{result['baseline_psnr_db']:.2f} dB, SSIM {result['baseline_ssim']:.3f}")
+
+
+def _train_vae(args) -> dict:
+    from .train_vae import VAESettings, train_vae
+
+    return train_vae(settings_from(VAESettings, args), command="python -m explainer " + " ".join(sys.argv[1:]))
+
+
 def _fit(args) -> dict:
     from .clip import load_clip
     from .fit import FitSettings, fit_clip, regenerate
@@ -416,6 +443,20 @@ def _train_flags(parser: argparse.ArgumentParser):
     add_settings(parser, TrainSettings)
 
 
+def _compress_flags(parser: argparse.ArgumentParser):
+    parser.add_argument("path", help="a video or image file")
+    parser.add_argument("--frames", type=int, default=16, help=FRAMES_HELP)
+    _window_flags(parser)
+    parser.add_argument("--max-side", type=int, default=128, help="longest side of the working clip, px")
+    parser.add_argument("--weights", help="these autoencoder weights instead of the shipped ones")
+
+
+def _train_vae_flags(parser: argparse.ArgumentParser):
+    from .train_vae import VAESettings
+
+    add_settings(parser, VAESettings)
+
+
 def _sample_answers_flags(parser: argparse.ArgumentParser):
     parser.add_argument("--dir", help="write them here instead of assets/answers/ (where the page reads them)")
 
@@ -445,6 +486,10 @@ COMMANDS = {  # in the order --help lists them
                     _data, _data_summary),
     "train": Command("train the DiT prior on procedural clips or real footage (torchrun-ready)", _train_flags,
                      _train, None),
+    "compress": Command("encode a clip with the compression network and decode it, against same-count "
+                        "resizing", _compress_flags, _compress, _compress_summary),
+    "train-vae": Command("train the compression network (a small video autoencoder) on real footage "
+                         "(torchrun-ready)", _train_vae_flags, _train_vae, None),
     "fit": Command("fine-tune the prior on one clip, then regenerate it from noise", _fit_flags, _fit, None),
     "claims": Command("test the two claims on a clip: cropping loses the composition, frames denoised apart "
                       "flicker", _claims_flags, _claims, _claims_summary),

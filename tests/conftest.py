@@ -19,6 +19,34 @@ def real_clip_path():
     return path
 
 
+@pytest.fixture
+def clip_files(tmp_path):
+    """A small 16-frame video and a photo of random pixels: (video path, photo path)."""
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+    for frame in rng.integers(0, 255, (16, 48, 64, 3), dtype=np.uint8):
+        writer.write(frame)
+    writer.release()
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    return video, photo
+
+
+@pytest.fixture
+def footage_dir():
+    """The real footage `python -m explainer data` fetched, when it is there."""
+    from explainer.data import cache_dir
+
+    folder = cache_dir()
+    if not (folder / "sources.json").exists():
+        pytest.skip(f"no real footage at {folder}: run `python -m explainer data`")
+    return folder
+
+
 # --- the page in headless Chromium (the browser tests' shared fixtures) --------------------------------
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

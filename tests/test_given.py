@@ -2,7 +2,6 @@
 generated frames only, training with --given-share, and `denoise --given` from the shell."""
 import json
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -110,19 +109,6 @@ def test_training_with_a_given_share_records_it(tmp_path):
     assert report["steps"] == 3 and np.isfinite(report["final_loss"]) and card["given_share"] == 1.0
     with pytest.raises(ExplainerError, match="pack"):
         train(TrainSettings(config="tiny", steps=1, pack=True, given_share=0.5))
-
-
-@pytest.fixture
-def clip_files(tmp_path):
-    rng = np.random.default_rng(0)
-    video = tmp_path / "clip.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
-    for frame in rng.integers(0, 255, (16, 48, 64, 3), dtype=np.uint8):
-        writer.write(frame)
-    writer.release()
-    photo = tmp_path / "photo.png"
-    cv2.imwrite(str(photo), rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
-    return video, photo
 
 
 KEYS = ("given_slices", "generated_psnr_db", "first_x0_psnr_db", "copy_psnr_db", "unconditioned_psnr_db",
