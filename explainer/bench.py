@@ -3,7 +3,8 @@
 Every figure comes from one run, and each ratio from two things timed in turn, rep after rep, so a shared,
 noisy machine slows both alike: the DiT's forward against torch's own matmul at the DiT's GEMM shapes
 (the same FLOPs with nothing else), and against diffusers' DiTTransformer2DModel on the same square
-image case; a run with frames given against the same run with nothing given;
+image case; a run with frames given against the same run with nothing given; the compression network's
+encode + decode of the window against one 20-step run;
 and Patch n' Pack, the four sample shapes as one sequence against one forward each, with the three ways
 of keeping the clips apart in attention timed side by side.
 """
@@ -38,6 +39,7 @@ from .dit import (
 from .errors import ExplainerError
 from .given import given_slices, slice_frames
 from .patches import PatchGrid, fit_size
+from .vae import build_vae
 
 DEFAULT_FRAMES = 16
 SOURCE_SIZE = (720, 1280)  # a 16:9 clip, brought to the working size the explainer uses
@@ -140,6 +142,21 @@ def ddim_trajectory(model, grid: PatchGrid, steps: int, given: str | None = None
 def ddim_seconds(model, grid: PatchGrid, device, steps: int) -> float:
     """Wall time of a whole DDIM trajectory from pure noise (`ddim_trajectory`)."""
     return timed(ddim_trajectory(model, grid, steps), device)
+
+
+def compress_figures(model, grid: PatchGrid, device, *, steps: int, reps: int) -> dict:
+    """The compression network's encode + decode of the default window against one 20-step DDIM run of the
+    DiT on the same window, timed in turn: what the compression step would add to a run."""
+    vae = build_vae("small").eval().to(device)
+    clip = torch.rand(1, grid.frames, grid.height, grid.width, grid.channels, device=device) * 2 - 1
+
+    def round_trip():
+        with torch.inference_mode():
+            vae.decode(vae.encode(clip), grid.frames)
+
+    compress_s, run_s = alternate([round_trip, ddim_trajectory(model, grid, steps)], device, reps, warmup=1)
+    return {"compress_steps": steps, "compress_over_denoise": compress_s / run_s,
+            "compress_ms": [compress_s * 1e3, run_s * 1e3]}
 
 
 def given_figures(model, grid: PatchGrid, device, *, steps: int, reps: int) -> dict:
@@ -397,6 +414,7 @@ def run_bench(config: str = "default", quick: bool = False) -> dict:
         "ddim50_scaled_from_fewer_steps": ddim_steps != 50,
         **cpu_bf16_figures(model, clip, t, grid, reps=reps, ddim_steps=ddim_steps),
         **given_figures(model, grid, device, steps=2 if quick else 20, reps=2 if quick else 5),
+        **compress_figures(model, grid, device, steps=2 if quick else 20, reps=2 if quick else 5),
         **pack_figures(cfg, device, reps=2 if quick else 5),
         **visitor_figures(cfg, device, steps=2 if quick else 10),
         **page_figures(quick),

@@ -9,7 +9,7 @@ KEYS = {"device", "config", "tokens", "params", "dit_forward_ms", "dit_gflops_pe
         "gemm_ratio", "vs_diffusers_ratio", "ddim50_seconds", "ddim_steps", "quick", "page_first_step_s",
         "page_run_over_model", "pack_max_abs_error", "pack_speedup", "pack_attention_ms",
         "visitors_one_at_a_time_s", "visitors_batched_s", "visitors_mixed_one_at_a_time_s", "visitors_mixed_packed_s",
-        "given_over_plain", "given_ms"}
+        "given_over_plain", "given_ms", "compress_over_denoise", "compress_ms"}
 
 
 def test_quick_bench_reports_every_figure():
@@ -19,6 +19,7 @@ def test_quick_bench_reports_every_figure():
     assert result["quick"] and result["ddim_steps"] < 50 and result["ddim50_scaled_from_fewer_steps"]
     for key in ("dit_forward_ms", "dit_gflops_per_s", "gemm_gflops_per_s", "gemm_ratio", "ddim50_seconds"):
         assert math.isfinite(result[key]) and result[key] > 0, key
+    assert result["compress_over_denoise"] > 0 and result["compress_steps"] >= 2
     assert result["given_over_plain"] > 0 and all(ms > 0 for ms in result["given_ms"]) and result["given_steps"] >= 2
     assert result["vs_diffusers_ratio"] is None or result["vs_diffusers_ratio"] > 0
     # the ratio is a timing (a smoke run times each way once, so a busy machine can put it either side of 1)
