@@ -26,6 +26,7 @@ FONT = "Inter, ui-sans-serif, system-ui, -apple-system, 'Segoe UI', sans-serif"
 # colour scales
 TIME_SCALE = [[0.0, "#4553c4"], [0.5, "#1fa59b"], [1.0, "#c3d93b"]]     # early -> late
 VALUE_SCALE = [[0.0, "#4f8fe6"], [0.5, RAISED], [1.0, "#f1ede4"]]     # negative -> 0 -> positive
+ERROR_SCALE = [[0.0, FILM], [0.35, "#7b2d6e"], [0.7, "#ff6b4a"], [1.0, "#ffe9a8"]]  # no error -> large error
 CHANNEL_SCALES = {  # one colour channel's value, dark -> full
     "R": [[0, RAISED], [1, "#ff5a4f"]], "G": [[0, RAISED], [1, "#4fd17a"]], "B": [[0, RAISED], [1, "#5a8dff"]]}
 # where the 3D camera stands: the amoeba tube, the clip's volume, the grid of tokens
