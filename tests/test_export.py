@@ -1,5 +1,5 @@
-"""Section 9's file of the denoising view: the player itself (denoise_player.js) with the run's own text
-and plotly.js. The text is kept safe inside <script>; opened offline in headless Chromium, the file shows,
+"""Take it with you, the denoising view's file: the player itself (denoise_player.js) with the run's own
+text and plotly.js. The text is kept safe inside <script>; opened offline in headless Chromium, the file shows,
 pixel for pixel, the pictures the page's player shows at the same step, in the same colours."""
 import contextlib
 import io
@@ -14,7 +14,7 @@ from explainer import figures
 from explainer.errors import ExplainerError
 from explainer.page import export, theme
 
-TITLE = "denoising and its trajectory map (6)"
+TITLE = "denoising and its trajectory map (7)"
 
 
 def run_text(steps: int = 3) -> str:

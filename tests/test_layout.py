@@ -45,10 +45,11 @@ def test_the_figures_menu_names_each_figure_with_its_section_s_number(monkeypatc
     menu = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "which-figure")
     choices = dict(menu.choices)
     assert choices["the amoeba cut (2)"] == "tube"                   # before the new section: as it was
-    assert choices["the tubelets in the clip (4)"] == "volume"       # after it: one further down
-    assert choices["denoising and its trajectory map (7)"] == "denoising" and menu.value == "denoising"
-    assert list(choices.values()) == ["tube", "volume", "crop", "token", "sequence", "noise", "denoising",
-                                      "attention", "loss", "regeneration"]
+    assert choices["the latent clip (4)"] == "latent"                # after it: one further down
+    assert choices["the tubelets in the clip (5)"] == "volume"
+    assert choices["denoising and its trajectory map (8)"] == "denoising" and menu.value == "denoising"
+    assert list(choices.values()) == ["tube", "latent", "decoded", "volume", "crop", "token", "sequence", "noise",
+                                      "denoising", "attention", "loss", "regeneration"]
 
 
 @pytest.mark.browser
@@ -69,5 +70,6 @@ def test_a_section_added_in_one_line_is_on_the_page_with_its_number(monkeypatch)
         shown = tab.eval_on_selector_all(".fr-num", "spans => spans.map(s => s.parentElement.textContent)")
         browser.close()
     assert shown[2] == f"3{THROWAWAY_TITLE}"
-    assert shown[3].startswith("4Spacetime patches")  # the sections after it move down one
+    assert shown[3].startswith("4Compressed")  # the sections after it move down one
+    assert shown[4].startswith("5Spacetime patches")
     assert len(shown) == len(layout.SECTIONS) and shown[-1].startswith(f"{len(shown)}Take it with you")

@@ -18,7 +18,7 @@ from servers import running_page  # noqa: E402
 
 from explainer import figures, page  # noqa: E402
 
-FIGURES = ["tube", "volume", "token", "sequence", "crop", "noise", "packing"]
+FIGURES = ["tube", "compress_latent", "compress_reels", "volume", "token", "sequence", "crop", "noise", "packing"]
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_the_api_names_every_event(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     for name in ("/dissect", "/sample_wide", "/sample_tall", "/sample_square", "/patches", "/amoeba",
                  "/place", "/noise", "/load_sample", "/denoise", "/attention", "/pick_patch", "/fit",
-                 "/claims", "/figure_html"):
+                 "/claims", "/figure_html", "/compress"):
         assert name in endpoints, name
     # parameters carry the names a person reads in the API docs, not generic ones
     exported = [p["parameter_name"] for p in endpoints["/figure_html"]["parameters"]]
@@ -149,6 +149,37 @@ def test_the_amoeba_without_a_clip_asks_for_one(url):
     fresh = gradio_client.Client(url, verbose=False)
     with pytest.raises(gradio_client.exceptions.AppError, match="Open a clip first"):
         fresh.predict(0.5, 0.5, 0.3, 0, api_name="/amoeba")
+
+
+def compressed(outputs) -> dict:
+    """The outputs of /compress by name."""
+    names = ["latent", "reels", "stats", "data", "times"]
+    assert len(outputs) == len(names)
+    return dict(zip(names, outputs))
+
+
+def test_compress_a_bundled_sample_and_a_still(client, clip_files):
+    sample = compressed(client.predict(gradio_client.handle_file(page.sample_file("tall")), api_name="/compress"))
+    assert figures.frame_count(sample["latent"]) == 8 and figures.frame_count(sample["reels"]) == 16
+    assert sample["data"]["latent_shape"] == [8, 32, 18, 4] and sample["data"]["values_per_latent"] == 24
+    assert sample["data"]["whole_clip"]["width"] == 270 and "tokens of latent" in sample["stats"]
+    assert "encode" in sample["times"] and "decode" in sample["times"]
+    _, photo = clip_files
+    still = compressed(client.predict(gradio_client.handle_file(str(photo)), api_name="/compress"))
+    assert figures.frame_count(still["latent"]) == 1 and figures.frame_count(still["reels"]) == 1
+    assert still["data"]["latent_shape"][0] == 1 and "your still" in still["stats"]
+    # the tubelet the DiT's tokens are counted with is the page's setting
+    coarse = compressed(client.predict(gradio_client.handle_file(str(photo)), pt=1, ph=16, pw=16, api_name="/compress"))
+    assert coarse["data"]["whole_clip"]["patch"] == [1, 16, 16]
+    assert coarse["data"]["whole_clip"]["pixel_tokens"] < still["data"]["whole_clip"]["pixel_tokens"]
+
+
+def test_compress_a_bad_file_is_a_readable_error(client, tmp_path):
+    bad = tmp_path / "holiday.mp4"
+    bad.write_bytes(b"this is not a video at all" * 40)
+    with pytest.raises(gradio_client.exceptions.AppError) as caught:
+        client.predict(gradio_client.handle_file(str(bad)), api_name="/compress")
+    assert "holiday.mp4" in str(caught.value) and "Traceback" not in str(caught.value)
 
 
 def test_share_says_clearly_when_there_is_no_link(monkeypatch, capsys, tmp_path):

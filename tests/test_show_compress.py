@@ -168,3 +168,23 @@ def test_without_weights_the_section_says_so_and_the_others_go_on(monkeypatch, t
         show_compress.compression_model.cache_clear()
     assert answer["compress_latent"] is None and "no autoencoder weights" in answer["compress_stats"]
     assert figures.frame_count(answer["tube"]) > 1 and answer["volume"]
+
+
+@needs_weights
+def test_a_link_s_view_fills_the_section_too():
+    from explainer.assets import sample_file
+    from explainer.page import layout, views
+
+    below = layout.open_view_below({"path": str(sample_file("square"))}, **views.clip_settings(views.DEFAULT_VIEW))
+    assert figures.frame_count(below["compress_latent"]) == 8 and "tokens of latent" in below["compress_stats"]
+
+
+@needs_weights
+def test_the_section_s_figures_leave_as_files():
+    from explainer.assets import sample_file
+    from explainer.page import export
+
+    clip = show_clip.open_clip(str(sample_file("wide")), (2, 8, 8))
+    for title in ("the latent clip (3)", "decoded vs your clip (3)"):
+        page = export.export_html(title, export.OnShow(reel={"path": str(sample_file("wide")), "clip": clip}))
+        assert f"<title>Film Reel: {title[:-4]}</title>" in page and "Plotly.addFrames" in page  # it plays

@@ -18,12 +18,14 @@ from ..errors import ExplainerError
 from ..figures import style
 from . import common
 from .show_clip import Amoeba, show_crop, show_cut, show_noise, show_tubelet
+from .show_compress import compression_model, show_compressed
 from .show_run import attention_view
 from .theme import PLOTLY_JS, denoise_player_js, page_css
 
 # every figure that leaves as a file: its short name -> its title on the page (each section says which of
 # these it shows, and the menu names each with its section's number)
-TITLES = {"tube": "the amoeba cut", "volume": "the tubelets in the clip", "crop": "square crop vs native",
+TITLES = {"tube": "the amoeba cut", "latent": "the latent clip", "decoded": "decoded vs your clip",
+          "volume": "the tubelets in the clip", "crop": "square crop vs native",
           "token": "one tubelet becomes a token", "sequence": "the token sequence", "noise": "noising",
           "denoising": "denoising and its trajectory map", "attention": "where one token looks",
           "loss": "the loss curve", "regeneration": "prior vs fitted"}
@@ -73,6 +75,9 @@ def figure_json(kind: str, shown: OnShow) -> str:
         return show_crop(clip)
     if kind == "noise":
         return show_noise(clip, shown.schedule, shown.t)
+    if kind in ("latent", "decoded"):
+        compression_model()  # weights that cannot be read are a message
+        return show_compressed(clip)["compress_latent" if kind == "latent" else "compress_reels"]
     volume, _, story, sequence = show_tubelet(clip, shown.amoeba)
     return {"volume": volume, "token": story, "sequence": sequence}[kind]
 

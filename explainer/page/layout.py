@@ -19,6 +19,7 @@ from .sample_answers import sample_answer, sample_pictures_dir
 from .sections import (
     amoeba_cut_section,
     claims_section,
+    compressed_section,
     denoising_section,
     film_reel_section,
     fit_section,
@@ -34,6 +35,7 @@ from .wiring import Page
 SECTIONS: list[ModuleType] = [
     film_reel_section,
     amoeba_cut_section,
+    compressed_section,
     spacetime_patches_section,
     tokens_section,
     noising_section,

@@ -8,7 +8,7 @@ from pathlib import Path
 import gradio as gr
 
 from ...assets import SAMPLES, sample_file
-from .. import common, sample_answers, show_clip, views
+from .. import common, sample_answers, show_clip, show_compress, views
 from ..adapters import CLIP_TYPES, readable_errors, section
 from ..pools import MODEL_POOL
 from ..show_clip import Amoeba
@@ -19,7 +19,8 @@ TITLE = "The film reel"
 # what a clip's answer fills in: the session's clip and the top of the page (this section and the amoeba
 # cut), then the sections below it
 TOP_VIEWS = ("reel", "timeline", "window_start", "filmstrip", "reel_facts", "reel_summary", "cut_frame", "tube")
-BELOW_VIEWS = ("volume", "patch_stats", "token_story", "token_sequence", "crop", "noise", "packing")
+BELOW_VIEWS = ("compress_latent", "compress_reels", "compress_stats", "compress_data", "volume", "patch_stats",
+               "token_story", "token_sequence", "crop", "noise", "packing")
 CLIP_VIEWS = TOP_VIEWS + BELOW_VIEWS
 
 
@@ -41,11 +42,14 @@ def clip_answers(path: str, name: str, settings: dict, progress=None):
                window_start=window_slider(clip), filmstrip=filmstrip, reel_facts=facts, reel_summary=summary,
                cut_frame=cut_frame, tube=tube)
     yield top
-    progress(0.5, desc="Cutting spacetime patches")
+    progress(0.4, desc="Compressing")
+    compressed = show_compress.show_compressed(clip)
+    progress(0.6, desc="Cutting spacetime patches")
     volume, stats, story, sequence = show_clip.show_tubelet(clip, amoeba)
     progress(0.8, desc="Noising")
-    yield {**top, "volume": volume, "patch_stats": stats, "token_story": story, "token_sequence": sequence,
-           "crop": show_clip.show_crop(clip), "noise": show_clip.show_noise(clip, settings["schedule"], settings["t"]),
+    yield {**top, **compressed, "volume": volume, "patch_stats": stats, "token_story": story,
+           "token_sequence": sequence, "crop": show_clip.show_crop(clip),
+           "noise": show_clip.show_noise(clip, settings["schedule"], settings["t"]),
            "packing": show_clip.show_packing(clip, name)}
 
 
@@ -56,8 +60,9 @@ def window_slider(clip) -> dict:
 
 
 def dissect(clip_file, progress=gr.Progress(), **settings):
-    """A clip file -> every section's pictures: the reel, the amoeba cut, the patches, the tokens, the noise,
-    and the clip packed with others (Patch n' Pack). Settings not given take the page's defaults.
+    """A clip file -> every section's pictures: the reel, the amoeba cut, the clip through the compression
+    network, the patches, the tokens, the noise, and the clip packed with others (Patch n' Pack). Settings not
+    given take the page's defaults.
 
     Yields twice: first the reel and the amoeba cut (so the page shows them at once; the later sections
     keep what they showed), then everything; an API call gets the second, complete answer."""
