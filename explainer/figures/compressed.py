@@ -16,12 +16,12 @@ from .common import (
     panel_title,
     play_controls,
 )
-from .fitting import reels_side_by_side
 from .style import ERROR_SCALE, MUTED, VALUE_SCALE, hex_rgb
 
 ERROR_LEVELS = 48          # an error this many levels (of 255) or more is drawn at the pale end of the scale
 RANGE_PERCENTILE = 99.5    # a channel's colour range reaches this percentile of its |values|
 CAPTION_PX = 26            # room for a panel's caption, above it
+REEL_QUALITY = 80         # JPEG quality of the reels' pictures
 LATENT_SCALE = 1           # picture pixels per latent position (plotly.js draws a source picture unsmoothed)
 
 
@@ -101,20 +101,46 @@ def latent_channels(latent: np.ndarray, labels: list[str], *, panel_width: int =
     if animated:
         fig.update_layout(**play_controls(names, labels, duration_ms=300, prefix="stands for ", active=0))
     domains, phone_height = _phone_grid(rows, columns, channels)
-    return for_phones(fig, height=phone_height if animated else phone_height - controls_margin() + 12, **domains)
+    return for_phones(fig, height=phone_height if animated else phone_height - controls_margin() + 12,
+                      **{"title.text": f"latent: {channels} channels of {columns} × {rows}"}, **domains)
 
 
 # --- the decoded clip ---------------------------------------------------------------------------------
 
+def _stacked_on_phones(fig: go.Figure, wide: bool, bottom: int) -> go.Figure:
+    """Wide reels one above the other on a phone; tall ones stay side by side."""
+    if not wide:
+        return for_phones(fig, height=260 + bottom)
+    stacked = {"xaxis.domain": [0, 1], "yaxis.domain": [0.7, 0.95], "xaxis2.domain": [0, 1],
+               "yaxis2.domain": [0.37, 0.62], "xaxis3.domain": [0, 1], "yaxis3.domain": [0.04, 0.29]}
+    return for_phones(fig, height=560 + bottom, **stacked)
+
+
 def decoded_reels(clip: np.ndarray, decoded: np.ndarray, scores: dict, labels: list[str], *,
                   panel_width: int = 380) -> go.Figure:
-    """The clip, the decoded clip (with its PSNR and SSIM) and the error map between them, side by side,
-    frame by frame (Play runs through them)."""
-    _, frame_h, frame_w, _ = clip.shape
+    """The clip (T, H, W, 3) uint8, the decoded clip (with its PSNR and SSIM) and the error map between them,
+    side by side, frame by frame (Play runs through them). Pictures travel at their own size: the page
+    draws them unsmoothed."""
+    count, frame_h, frame_w, _ = clip.shape
+    reels = [clip, decoded, error_map(clip, decoded)]
+    uris = [[image_uri(frame, "jpeg", REEL_QUALITY) for frame in reel] for reel in reels]
+    fig = go.Figure([go.Image(source=uris[n][0], xaxis=axis_ref(n + 1, "x"), yaxis=axis_ref(n + 1, "y"),
+                              hoverinfo="skip") for n in range(3)])
+    layout = {}
+    for n in range(3):
+        layout.update(image_axes(n + 1, (n * 0.34, n * 0.34 + 0.32), (0.0, 0.9)))
+    names = [str(k) for k in range(count)]
+    fig.frames = [go.Frame(name=name, traces=[0, 1, 2], data=[go.Image(source=uris[n][k]) for n in range(3)])
+                  for k, name in enumerate(names)]
     captions = [f"your clip ({frame_w} × {frame_h})",
                 f"decoded · {scores['psnr_db']:.1f} dB · SSIM {scores['ssim']:.3f}",
                 f"error |decoded − clip| · pale: {ERROR_LEVELS}+ levels"]
-    height = int(min(540, max(260, panel_width * frame_h / frame_w / 0.9 + 12 + controls_margin())))
-    meta = dict(kind="decoded", psnr_db=scores["psnr_db"], ssim=scores["ssim"],
-                baseline_psnr_db=scores["baseline_psnr_db"], baseline_ssim=scores["baseline_ssim"])
-    return reels_side_by_side([clip, decoded, error_map(clip, decoded)], captions, labels, meta=meta, height=height)
+    bottom = controls_margin() if count > 1 else 12
+    height = int(min(540, max(160 + bottom, panel_width * frame_h / frame_w / 0.9 + 12 + bottom)))
+    fig.update_layout(**base_layout(height, margin=dict(l=4, r=4, t=12, b=bottom)), **layout,
+                      annotations=[panel_title(n + 1, text) for n, text in enumerate(captions)],
+                      meta=dict(kind="decoded", psnr_db=scores["psnr_db"], ssim=scores["ssim"],
+                                baseline_psnr_db=scores["baseline_psnr_db"], baseline_ssim=scores["baseline_ssim"]))
+    if count > 1:
+        fig.update_layout(**play_controls(names, labels, duration_ms=200, prefix="frame at ", active=0))
+    return _stacked_on_phones(fig, frame_w >= frame_h, bottom)
