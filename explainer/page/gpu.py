@@ -3,18 +3,32 @@
 On ZeroGPU a GPU is attached only while a function marked with the `spaces` package's `@spaces.GPU` runs,
 for at most the seconds the mark asks for (fewer seconds wait less in ZeroGPU's queue). `on_gpu` is that
 mark, with the seconds worked out from the call's own settings (a fit's budget, a run's steps). Where the
-`spaces` package is absent the handler is returned as it is, and `spaces.GPU` itself returns it unchanged
-anywhere but on ZeroGPU: on the CPU and on an ordinary GPU the page runs exactly as unmarked.
+`spaces` package is absent the handler is returned as it is, and `spaces.GPU` itself lends nothing anywhere
+but on ZeroGPU: on the CPU and on an ordinary GPU the page runs in its own process as unmarked (its answers
+handed back on the CPU, as below, where the package is installed).
 
 The mark keeps what Gradio reads of a handler: its signature (the API's parameter names, `gr.Progress`,
 `gr.Request`) and whether it is a generator (every yield streams to the page).
+
+On ZeroGPU a marked call runs in a process of its own, and what it answers (every yield, session state
+included) is pickled back to the page's process, which must never touch CUDA. So the mark hands back each
+answer `for_the_page`: every tensor and module in it on the CPU. A session's state never holds the shared
+prior (a run names it, "prior", and looks it up again), so no answer drags the prior's weights along; a
+fitted copy travels on the CPU and goes back to the compute device (`moved_to`) when a marked call uses it.
 """
 from __future__ import annotations
 
+import contextlib
+import copy
+import dataclasses
 import functools
 import importlib
 import inspect
 from collections.abc import Callable
+from itertools import chain
+
+import torch
+from torch import nn
 
 # seconds ZeroGPU may lend at most to one call; a longer ask is cut to this
 LONGEST = 300
@@ -66,8 +80,25 @@ def on_gpu(duration: float | Callable[..., float]):
         def ask(*args, **kwargs) -> int:  # ZeroGPU calls it with the handler's own arguments
             return seconds_for(fn, duration, args, kwargs)
 
-        return _as(fn, spaces.GPU(fn, duration=ask if callable(duration) else _whole(duration)))
+        seconds = ask if callable(duration) else _whole(duration)
+        return _as(fn, spaces.GPU(answering_for_the_page(fn), duration=seconds))
     return mark
+
+
+def answering_for_the_page(fn: Callable) -> Callable:
+    """`fn`, each of its answers (its return, or every yield) handed back `for_the_page`."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def stream(*args, **kwargs):
+            with contextlib.closing(fn(*args, **kwargs)) as answers:  # closing this closes the handler
+                for answer in answers:
+                    yield for_the_page(answer)
+        return stream
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        return for_the_page(fn(*args, **kwargs))
+    return call
 
 
 def _as(fn: Callable, marked: Callable) -> Callable:
@@ -82,6 +113,37 @@ def _as(fn: Callable, marked: Callable) -> Callable:
     if not hasattr(marked, "__wrapped__"):
         functools.update_wrapper(marked, fn)
     return marked
+
+
+# --- what crosses back to the page ---------------------------------------------------------------------
+
+PAGE_DEVICE = torch.device("cpu")  # where a marked call's answers live: the page's process never touches CUDA
+
+
+def for_the_page(value):
+    """A marked call's answer as it may cross back to the page's process: every tensor and module in it on
+    the CPU."""
+    return moved_to(value, PAGE_DEVICE)
+
+
+def moved_to(value, device: torch.device | str):
+    """`value` with every tensor and module in it on `device`, the original untouched: dicts, lists, tuples
+    and dataclasses are walked into (new ones made), a module elsewhere is moved as a copy, a tensor with
+    `.to`; anything else is itself."""
+    device = torch.device(device)
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, nn.Module):
+        there = all(t.device.type == device.type for t in chain(value.parameters(), value.buffers()))
+        return value if there else copy.deepcopy(value).to(device)
+    if type(value) is dict:
+        return {key: moved_to(item, device) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(moved_to(item, device) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(value, **{field.name: moved_to(getattr(value, field.name), device)
+                                             for field in dataclasses.fields(value) if field.init})
+    return value
 
 
 # --- what each marked handler asks for -----------------------------------------------------------------

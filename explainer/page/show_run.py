@@ -15,7 +15,7 @@ from ..assets import SAMPLES
 from ..clip import Clip
 from ..device import pick_device
 from ..diffusion import SAMPLERS, options_for, sampler_takes
-from ..dit import dit_default
+from ..dit import DiTConfig, dit_default
 from ..errors import ExplainerError
 from ..given import GIVEN, given_slices, is_still, slice_frames
 from ..given import working_clip as given_clip
@@ -35,6 +35,7 @@ from ..trajectory import (
 from ..weights import load_prior, training_minutes_by_data
 from . import common
 from .common import chips, fact
+from .gpu import moved_to
 
 # the first run's settings; its start is the one setting that decides which run the page shows first
 DENOISE = dict(sampler="ddim", steps=50, seed=0, start="clip", strength=0.4, eta=0.0, compare="none")
@@ -84,14 +85,14 @@ def prior_note() -> str:
 
 def model_for(choice, fitted: dict | None) -> tuple:
     """(model, working side, name) for the model chosen: the prior, or this session's fitted copy (which
-    works at the fit's working side)."""
+    works at the fit's working side; kept on the CPU between calls, it runs on the compute device)."""
     if choice in (None, "", MODELS[0]):
         return prior_model(), WORKING_SIDE, "prior"
     if choice != MODELS[1]:
         raise ExplainerError(f"The model is {MODELS[0]!r} or {MODELS[1]!r}, not {choice!r}.")
     if not fitted:
         raise ExplainerError("Fit the DiT to your clip first (Fit the DiT to your clip), or choose the prior.")
-    return fitted["model"], fitted["side"], f"fitted to {fitted['name']}"
+    return moved_to(fitted["model"], pick_device()), fitted["side"], f"fitted to {fitted['name']}"
 
 
 def first_run_note(start: str = DENOISE["start"]) -> str:
@@ -181,9 +182,11 @@ class Lane:
 @dataclass
 class Run:
     """A finished denoising run as the page keeps it for its later views (the chips and data, where a token
-    looks, the video, the exported player): session state, never shared."""
+    looks, the video, the exported player): session state, never shared. It names the shared prior rather
+    than holding it (`run_model` looks it up again), so the prior's weights never travel with the state."""
 
-    model: object
+    model: object         # "prior", or this session's fitted copy itself (a DiT)
+    config: DiTConfig     # that model's shape: its tubelet, blocks and heads
     clip_name: str
     timesteps: list[int]
     x_t: torch.Tensor     # (S, T, H, W, C) float16: exactly what the model saw (an attention map needs it)
@@ -369,17 +372,20 @@ def stream_denoising(lanes: list[Lane], clip_name: str, still_wanted=lambda: Tru
                   "final_at": [round(v, 4) for v in path_map.place(trajectories[0].final)]})
     yield lines[-1]
     player = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
-    run = keep_run(trajectories[0], lanes[0].model, clip_name, summary=summary, player=player)
+    run = keep_run(trajectories[0], lanes[0], clip_name, summary=summary, player=player)
     if video:
         run.video = run_video(trajectories[0], clip)
     yield run
 
 
-def keep_run(trajectory: Trajectory, model, clip_name: str, *, summary: dict, player: str = "") -> Run:
-    """What the page keeps of a run for its later views: every x_t as float16 (an attention map needs the
-    exact noisy input, not its rounded pixels) and every guess x̂0 as pixels; not the pictures of x_t."""
-    return Run(model, clip_name, list(trajectory.timesteps), torch.stack([x.half() for x in trajectory.x_t_float]),
-               trajectory.x0_hat, dict(trajectory.settings), summary, run_facts(summary), player)
+def keep_run(trajectory: Trajectory, lane: Lane, clip_name: str, *, summary: dict, player: str = "") -> Run:
+    """What the page keeps of a run for its later views: its model (the prior by name), every x_t as float16
+    (an attention map needs the exact noisy input, not its rounded pixels) and every guess x̂0 as pixels; not
+    the pictures of x_t."""
+    model = MODELS[0] if lane.model_name == MODELS[0] else lane.model
+    return Run(model, lane.model.config, clip_name, list(trajectory.timesteps),
+               torch.stack([x.half() for x in trajectory.x_t_float]), trajectory.x0_hat, dict(trajectory.settings),
+               summary, run_facts(summary), player)
 
 
 def run_summary(trajectory: Trajectory, lane: Lane, name: str, seconds: float) -> dict:
@@ -477,12 +483,19 @@ def first_attention_choices() -> AttentionChoices:
     return attention_choices(DENOISE["steps"], config.depth, config.heads, grid)
 
 
+def run_model(run: Run):
+    """The run's model on the device the page computes on: the prior looked up again, or the fitted copy."""
+    return prior_model() if run.model == MODELS[0] else moved_to(run.model, pick_device())
+
+
 def run_grid(run: Run) -> PatchGrid:
-    return run.model.grid(*run.x0_hat.shape[1:4])
+    """The run's tubelet grid, from its model's shape alone (no model is touched)."""
+    frames, height, width = run.x0_hat.shape[1:4]
+    return padded_grid(frames, height, width, run.config.patch, run.config.channels)
 
 
 def run_attention_choices(run: Run) -> AttentionChoices:
-    return attention_choices(len(run.timesteps), len(run.model.blocks), run.model.config.heads, run_grid(run))
+    return attention_choices(len(run.timesteps), run.config.depth, run.config.heads, run_grid(run))
 
 
 def _run_of(run: Run | None) -> Run:
@@ -494,7 +507,7 @@ def _run_of(run: Run | None) -> Run:
 def attention_view(run, step, block, head, token) -> tuple[str, np.ndarray]:
     """Where token `token` looks at sampler step `step` in block `block` (both counted from 1), for one
     head or the mean of them: (figure JSON, the clickable frame of the token's time slice)."""
-    model, grid = _run_of(run).model, run_grid(run)
+    model, grid = run_model(_run_of(run)), run_grid(run)
     try:
         step, block, token = int(step), int(block), int(token)
     except (TypeError, ValueError):
