@@ -23,8 +23,8 @@ from conftest import CHROMIUM_ARGS  # noqa: E402
 
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 ARGS = CHROMIUM_ARGS
-FIGURE_IDS = ["amoeba-tube", "tubelet-volume", "crop-vs-native", "packing", "token-story", "token-sequence",
-              "noising"]
+FIGURE_IDS = ["amoeba-tube", "compress-latent", "compress-reels", "tubelet-volume", "crop-vs-native", "packing",
+              "token-story", "token-sequence", "noising"]
 TIMEOUT_MS = 60_000
 
 

@@ -113,7 +113,7 @@ def pictures_at(tab, step: int) -> dict:
 
 
 def exported_file(tab, url: str, folder) -> str:
-    """Section 9's button pressed with the denoising view chosen: the file it makes, fetched to `folder`."""
+    """Take it with you's button pressed with the denoising view chosen: the file it makes, fetched to `folder`."""
     import httpx
 
     assert tab.locator("#which-figure input").input_value() == TITLE

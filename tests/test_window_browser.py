@@ -19,7 +19,8 @@ from test_browser import TIMEOUT_MS, click_picture, drawn, wait_drawn  # noqa: E
 
 # every view below the reel that shows the clip's frames, and how to tell it was drawn again
 PICTURES = ["filmstrip", "cut-frame"]
-FIGURES = ["amoeba-tube", "tubelet-volume", "crop-vs-native", "token-story", "noising"]
+FIGURES = ["amoeba-tube", "compress-latent", "compress-reels", "tubelet-volume", "crop-vs-native", "token-story",
+           "noising"]
 
 
 def shot(tab, elem_id: str) -> np.ndarray:
