@@ -144,14 +144,15 @@ def _train(args) -> dict:
 
 def _compress(args) -> dict:
     from .clip import load_clip
-    from .compress import VAE_WEIGHTS, compress
+    from .compress import VAE_WEIGHTS, compress, own_frames
     from .train_vae import load_vae
 
     clip = load_clip(args.path, frames=args.frames, max_side=args.max_side, **_window(args).load_kwargs(args.path))
     model, card = load_vae(args.weights or VAE_WEIGHTS)
-    compressed = compress(model, clip.frames)
-    return {"path": str(args.path), "working": list(clip.frames.shape[:3]), "window": list(clip.window),
-            "stride": clip.stride, **compressed.scores(clip.frames), "weights": str(args.weights or VAE_WEIGHTS),
+    frames = own_frames(clip)  # a still is one frame
+    compressed = compress(model, frames)
+    return {"path": str(args.path), "working": list(frames.shape[:3]), "window": list(clip.window),
+            "stride": clip.stride, **compressed.scores(frames), "weights": str(args.weights or VAE_WEIGHTS),
             "training_steps": card.get("training_steps")}
 
 

@@ -85,6 +85,12 @@ def ssim(estimate: np.ndarray, reference: np.ndarray) -> float:
 
 # --- the network on a clip ---------------------------------------------------------------------------
 
+def own_frames(clip) -> np.ndarray:
+    """The frames the network takes from a working clip (explainer.clip.Clip): the window, but a still as the
+    one frame it is (the window repeats it to fill a tubelet; the network pairs a lone frame with itself)."""
+    return clip.frames[:1] if clip.source.frames_decoded <= 1 else clip.frames
+
+
 @dataclass
 class Compressed:
     """A clip through the autoencoder: its latent (T', H', W', 4), the decoded clip and the same-count

@@ -110,3 +110,10 @@ def test_compress_command_reports_its_keys(tmp_path, capsys, clip_files):
 def test_compress_without_weights_is_one_error_line(tmp_path, capsys, clip_files):
     assert main(["compress", str(clip_files[0]), "--weights", str(tmp_path / "none.safetensors")]) == 2
     assert capsys.readouterr().err.startswith("error: no autoencoder weights")
+
+
+def test_compress_takes_a_still_as_one_frame(tmp_path, capsys, clip_files):
+    save_vae(build_vae("tiny").eval(), tmp_path / "v.safetensors", {"training_steps": 0})
+    assert main(["compress", str(clip_files[1]), "--weights", str(tmp_path / "v.safetensors"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["working"][0] == 1 and result["latent_shape"][0] == 1 and result["values_per_latent"] == 12

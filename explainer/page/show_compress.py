@@ -18,7 +18,7 @@ import torch
 from safetensors import SafetensorError
 
 from .. import figures
-from ..compress import VAE_WEIGHTS, Compressed, baseline_size, compress, frame_pairs
+from ..compress import VAE_WEIGHTS, Compressed, baseline_size, compress, frame_pairs, own_frames
 from ..errors import ExplainerError
 from ..train_vae import load_vae
 from ..vae import VAEConfig
@@ -122,12 +122,6 @@ def whole_clip_words(clip, savings: dict) -> str:
 
 
 # --- the section's views ------------------------------------------------------------------------------
-
-def own_frames(clip) -> np.ndarray:
-    """The frames the network takes: the working window, but a still as the one frame it is (the window
-    repeats it to fill a tubelet of pt frames; the network pairs a lone frame with itself)."""
-    return clip.frames[:1] if clip.source.frames_decoded <= 1 else clip.frames
-
 
 def latent_labels(times_s: list[float], frames: int, latent_frames: int) -> list[str]:
     """What each latent frame stands for: the times of the clip's frames it was made from."""
