@@ -60,6 +60,14 @@ def reconstruction_loss(model, clips, settings: VAESettings, generator) -> torch
         settings.kl_weight * kl_to_standard(mean, log_var)
 
 
+def spike(loss: float, losses: list[float], factor: float = 20.0) -> bool:
+    """Whether a step's loss is not finite, or `factor` times the median of the last 200 (once there are
+    enough to judge by): such a step is skipped rather than taken."""
+    if not np.isfinite(loss):
+        return True
+    return len(losses) >= 50 and loss > factor * float(np.median(losses[-200:]))
+
+
 def save_vae(model: VideoAutoencoder, path, card: dict) -> Path:
     """Weights as safetensors, the card as JSON beside them (same name, .json)."""
     path = Path(path)
@@ -98,24 +106,18 @@ def train_vae(settings: VAESettings, command: str = "") -> dict:
         torch.set_num_threads(settings.threads)
     rank, world, device = _distributed()
     seed_everything(settings.seed)
-    model = load_vae(settings.init)[0].train().requires_grad_(True) if settings.init else build_vae(settings.config,
-                                                                                                   settings.seed)
-    model = model.to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     out = Path(settings.out)
     checkpoint = out / "checkpoint.safetensors"
-    step, seconds_before = 0, 0.0
-    if checkpoint.exists():
-        step, seconds_before = _load_checkpoint(checkpoint, model, optimizer)
+    model, optimizer, step, seconds_before = _begin(settings, device, checkpoint)
     batches, data = _stream(settings, seed=settings.seed * 1000 + step, rank=rank)
     trained = DistributedDataParallel(model) if world > 1 else model
     generator = cpu_generator(settings.seed * 7919 + rank + step)
-    started, losses = time.perf_counter(), []
+    started, losses, skipped = time.perf_counter(), [], 0
     minutes = settings.max_minutes
 
     def card() -> dict:
         return {"training_steps": step, "wall_time_s": round(seconds_before + time.perf_counter() - started, 1),
-                "final_loss": round(float(np.mean(losses[-200:])), 5) if losses else None,
+                "final_loss": round(float(np.mean(losses[-200:])), 5) if losses else None, "skipped_steps": skipped,
                 "device": _device_name(device), "processes": world, "data": data, "settings": asdict(settings),
                 "command": command or " ".join(sys.argv)}
 
@@ -125,9 +127,12 @@ def train_vae(settings: VAESettings, command: str = "") -> dict:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(settings, step, fraction)
         loss = reconstruction_loss(trained, next(batches).to(device), settings, generator)
-        gradient_step(optimizer, loss, model.parameters())
+        if spike(loss.item(), losses):  # a batch far off every recent one: its step would throw the weights off
+            skipped += 1
+        else:
+            gradient_step(optimizer, loss, model.parameters())
+            losses.append(loss.item())
         step += 1
-        losses.append(loss.item())
         bar.update(1)
         if step % settings.log_every == 0:
             bar.set_postfix(loss=f"{np.mean(losses[-settings.log_every:]):.4f}")
@@ -142,6 +147,19 @@ def train_vae(settings: VAESettings, command: str = "") -> dict:
         save_vae(model, out / "vae.safetensors", card())
     return {"steps": step, **{k: card()[k] for k in ("wall_time_s", "final_loss", "device", "processes")},
             "weights": str(out / "vae.safetensors")}
+
+
+def _begin(settings: VAESettings, device, checkpoint: Path):
+    """The run's model and AdamW, from --init or fresh, resumed from the checkpoint when there is one.
+    -> (model, optimizer, step, seconds already trained)."""
+    if settings.init:
+        model = load_vae(settings.init)[0].train().requires_grad_(True)
+    else:
+        model = build_vae(settings.config, settings.seed)
+    model = model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    step, seconds = _load_checkpoint(checkpoint, model, optimizer) if checkpoint.exists() else (0, 0.0)
+    return model, optimizer, step, seconds
 
 
 def _save_checkpoint(path: Path, model, optimizer, step: int, seconds: float):

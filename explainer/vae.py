@@ -114,7 +114,8 @@ class VideoAutoencoder(nn.Module):
         x = rearrange(x, "(b t two) c h w -> (b t) (two c) h w", b=batch, two=2)  # the two frames of a pair meet
         x = self.to_moments(F.silu(self.pair_block(self.pair(x))))  # (B*T', 2*latent, H/4, W/4)
         mean, log_var = rearrange(x, "(b t) c h w -> b t h w c", b=batch).chunk(2, dim=-1)
-        return mean, log_var.clamp(-30.0, 20.0)  # (B, T', H/4, W/4, 4) each
+        # a spread no wider than the prior's N(0, 1): a wider one only adds noise the decoder must undo
+        return mean, log_var.clamp(-30.0, 0.0)  # (B, T', H/4, W/4, 4) each
 
     def encode(self, clip: torch.Tensor) -> torch.Tensor:
         """The latent's mean: what the page shows and a latent DiT would read."""

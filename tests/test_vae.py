@@ -117,3 +117,19 @@ def test_compress_takes_a_still_as_one_frame(tmp_path, capsys, clip_files):
     assert main(["compress", str(clip_files[1]), "--weights", str(tmp_path / "v.safetensors"), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["working"][0] == 1 and result["latent_shape"][0] == 1 and result["values_per_latent"] == 12
+
+
+def test_the_latent_spread_is_never_wider_than_the_prior():
+    model = build_vae("tiny").eval()
+    with torch.no_grad():
+        model.to_moments.bias[4:] = 50.0  # log-variances far above 0
+        _, log_var = model.moments(torch.rand(1, 2, 8, 8, 3))
+    assert log_var.max().item() == 0.0
+
+
+def test_a_spike_in_the_loss_is_skipped_and_an_ordinary_step_is_not():
+    from explainer.train_vae import spike
+
+    recent = [0.1] * 60
+    assert spike(float("nan"), recent) and spike(5.0, recent) and not spike(0.15, recent)
+    assert not spike(5.0, recent[:10])  # too few steps to judge by
