@@ -47,8 +47,10 @@ START_CHOICES = (*STARTS, *GIVEN)
 # why the page's first run is the one it shows, for each start it could be
 FIRST_RUN_WHY = {
     "clip": "The first run starts from <b>your clip drowned part-way in noise</b>, so it ends in something you "
-            "recognise: this small DiT, from pure noise, paints textures with the grain of real footage but "
-            "nothing you would recognise.",
+            "recognise whatever the clip: from pure noise alone this small DiT paints textures with the grain "
+            "of real footage but nothing you would recognise. Give it some of your frames (animate, extend, "
+            "connect) and it grows the rest of the reel from pure noise, looking at them; on a clip that "
+            "barely moves it tends to set the scene in motion.",
     "noise": "The first run starts from <b>pure noise</b>: what the DiT makes with nothing to go on is the "
              "honest measure of what it learned.",
     "animate": "The first run <b>animates your clip's first frames</b>: they are given, and the rest of the reel "
