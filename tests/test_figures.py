@@ -325,7 +325,7 @@ def test_every_figure_of_a_sample_fits_the_budget(sample):
     from explainer import page
 
     sent = _page_figures(page.sample_file(sample))
-    assert len(sent) == 7  # sections 2-5, the packing figure among them
+    assert len(sent) == 9  # sections 2-6: the compression's two and the packing figure among them
     for text in sent:
         payload = json.loads(text)
         assert figures.json_bytes(text) <= figures.MAX_FIGURE_BYTES, payload["layout"]["meta"]["kind"]
