@@ -24,6 +24,7 @@ from .errors import ExplainerError
 from .fit import gradient_step
 from .train import _device_name, _distributed, learning_rate, setting
 from .vae import CONFIGS, VAEConfig, VideoAutoencoder, build_vae, config_dict, kl_to_standard
+from .weights import load_checkpoint, save_checkpoint
 
 
 @dataclass
@@ -138,7 +139,8 @@ def train_vae(settings: VAESettings, command: str = "") -> dict:
             bar.set_postfix(loss=f"{np.mean(losses[-settings.log_every:]):.4f}")
         out_of_time = bool(minutes) and fraction > 1
         if rank == 0 and (step % settings.checkpoint_every == 0 or step == settings.steps or out_of_time):
-            _save_checkpoint(checkpoint, model, optimizer, step, seconds_before + time.perf_counter() - started)
+            save_checkpoint(checkpoint, model, None, optimizer, step=step,
+                            extra={"seconds": seconds_before + time.perf_counter() - started})
             save_vae(model, out / "vae.safetensors", card())
         if out_of_time:
             break
@@ -158,29 +160,8 @@ def _begin(settings: VAESettings, device, checkpoint: Path):
         model = build_vae(settings.config, settings.seed)
     model = model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    step, seconds = _load_checkpoint(checkpoint, model, optimizer) if checkpoint.exists() else (0, 0.0)
+    step, seconds = 0, 0.0
+    if checkpoint.exists():
+        step, extra = load_checkpoint(checkpoint, model, None, optimizer)
+        seconds = extra.get("seconds", 0.0)
     return model, optimizer, step, seconds
-
-
-def _save_checkpoint(path: Path, model, optimizer, step: int, seconds: float):
-    """Model and AdamW state in one safetensors file, so a stopped run resumes where it was."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {f"model.{k}": v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    for index, state in optimizer.state_dict()["state"].items():
-        for name, value in state.items():
-            tensors[f"optim.{index}.{name}"] = torch.as_tensor(value).contiguous().cpu()
-    tensors["run.step"] = torch.tensor(step)
-    tensors["run.seconds"] = torch.tensor(seconds, dtype=torch.float64)
-    save_file(tensors, str(path))
-
-
-def _load_checkpoint(path: Path, model, optimizer) -> tuple[int, float]:
-    tensors = load_file(str(path))
-    model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
-    state = optimizer.state_dict()
-    for key, value in tensors.items():
-        if key.startswith("optim."):
-            _, index, name = key.split(".", 2)
-            state["state"].setdefault(int(index), {})[name] = value
-    optimizer.load_state_dict(state)
-    return int(tensors["run.step"]), float(tensors["run.seconds"])

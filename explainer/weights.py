@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
+from torch import nn
 
 from .assets import PRIOR
 from .diffusion import DEFAULT_SCHEDULE, SCHEDULES
@@ -93,12 +94,15 @@ def load_prior(device: str = "cpu") -> tuple[DiT, dict]:
 
 # --- training checkpoints ----------------------------------------------------------------------------
 
-def save_checkpoint(path, model: DiT, ema: DiT, optimizer: torch.optim.Optimizer, *, step: int, extra: dict) -> Path:
-    """Everything needed to resume, as safetensors: weights, EMA weights, AdamW moments, the step, and `extra`
-    (JSON) in the metadata. Written beside `path` and renamed, so a crash mid-write never leaves half a file."""
+def save_checkpoint(path, model: nn.Module, ema: nn.Module | None, optimizer: torch.optim.Optimizer, *, step: int,
+                    extra: dict) -> Path:
+    """Everything needed to resume, as safetensors: weights, EMA weights (where the run keeps them), AdamW
+    moments, the step, and `extra` (JSON) in the metadata. Written beside `path` and renamed, so a crash
+    mid-write never leaves half a file. The DiT's runs and the compression network's use it."""
     path = Path(path)
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tensors.update({f"ema.{k}": v.detach().cpu().contiguous() for k, v in ema.state_dict().items()})
+    if ema is not None:
+        tensors.update({f"ema.{k}": v.detach().cpu().contiguous() for k, v in ema.state_dict().items()})
     for index, state in optimizer.state_dict()["state"].items():
         for key, value in state.items():
             tensors[f"optim.{index}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
@@ -109,13 +113,15 @@ def save_checkpoint(path, model: DiT, ema: DiT, optimizer: torch.optim.Optimizer
     return path
 
 
-def load_checkpoint(path, model: DiT, ema: DiT, optimizer: torch.optim.Optimizer) -> tuple[int, dict]:
-    """Fill `model`, `ema` and `optimizer` from a checkpoint in place. -> (step, extra)."""
+def load_checkpoint(path, model: nn.Module, ema: nn.Module | None,
+                    optimizer: torch.optim.Optimizer) -> tuple[int, dict]:
+    """Fill `model`, `ema` (unless None) and `optimizer` from a checkpoint in place. -> (step, extra)."""
     tensors = load_file(str(path))
     with safe_open(str(path), "pt") as handle:
         metadata = handle.metadata()
     model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
-    ema.load_state_dict({k.removeprefix("ema."): v for k, v in tensors.items() if k.startswith("ema.")})
+    if ema is not None:
+        ema.load_state_dict({k.removeprefix("ema."): v for k, v in tensors.items() if k.startswith("ema.")})
     state = optimizer.state_dict()
     for name, value in tensors.items():
         if name.startswith("optim."):
