@@ -133,3 +133,17 @@ def test_a_spike_in_the_loss_is_skipped_and_an_ordinary_step_is_not():
     recent = [0.1] * 60
     assert spike(float("nan"), recent) and spike(5.0, recent) and not spike(0.15, recent)
     assert not spike(5.0, recent[:10])  # too few steps to judge by
+
+
+def test_two_process_training_with_torchrun(tmp_path, footage_dir):
+    import os
+    import subprocess
+
+    done = subprocess.run(["torchrun", "--nproc_per_node", "2", "-m", "explainer", "train-vae", "--config", "tiny",
+                           "--steps", "3", "--batch", "1", "--max-side", "16", "--data-dir", str(footage_dir),
+                           "--out", str(tmp_path), "--json"],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["processes"] == 2 and report["steps"] == 3
+    assert json.loads((tmp_path / "vae.json").read_text())["processes"] == 2
