@@ -271,7 +271,13 @@ def picture_spread(tab, selector: str) -> float:
     or one-colour picture spreads about 0."""
     from PIL import Image
 
-    shot = tab.locator(selector).first.screenshot()
+    # the page's pixels where the picture is, as they are now: an element screenshot would first wait for the
+    # picture to hold still, which a streaming player on a slowed CPU may not do for many seconds
+    box = tab.locator(selector).first.evaluate("""e => { e.scrollIntoView({block: 'nearest'});
+        const r = e.getBoundingClientRect();
+        return {x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width, height: r.height}; }""")
+    assert box["width"] >= 1 and box["height"] >= 1, f"{selector} has no area: {box}"
+    shot = tab.screenshot(clip=box, full_page=True)
     return float(np.asarray(Image.open(io.BytesIO(shot)).convert("L"), np.float32).std())
 
 
