@@ -4,7 +4,9 @@ Each batch is clips of one random shape (wide, tall, square, or a one-frame imag
 - a video shot: a random crop of a random aspect ratio and size, every k-th frame (k = 1-3), sometimes
   played backwards, sometimes mirrored, colours mildly jittered;
 - a photograph filmed by a synthetic camera: a smooth pan, zoom and turn across it, sometimes with a
-  second layer (a soft-edged piece of the photo) sliding over it at another speed, for parallax;
+  second layer (a soft-edged piece of the photo) sliding over it at another speed, for parallax; the
+  camera moves at full pace, slowly, or not at all (a tripod shot where at most one piece drifts a little
+  and the sensor's noise flickers), so that still scenes are in the mix as they are in real footage;
 - a procedural scene (explainer.scenes), so the made-up motions stay in the mix.
 """
 from __future__ import annotations
@@ -18,6 +20,8 @@ from .pixels import to_unit
 from .scenes import make_clip, random_clip_shape
 
 MIX = {"shot": 0.55, "photo": 0.3, "scene": 0.15}  # where a clip comes from
+CAMERA = {"moving": 0.55, "slow": 0.2, "still": 0.25}  # how a photo is filmed
+PACE = {"moving": (1.0, 1.0), "slow": (0.05, 0.25), "still": (0.0, 0.0)}  # the share of a full move, a range
 
 
 def _resize(frames: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -62,15 +66,18 @@ def crop_shot(rng: np.random.Generator, shot: np.ndarray, frames: int, height: i
     return np.ascontiguousarray(clip)
 
 
-def _camera_path(rng: np.random.Generator, frames: int, photo_h: int, photo_w: int, height: int, width: int):
-    """Per frame, the 2x3 affine map from photo to frame for a smooth move: pan, zoom and a little turn."""
+def _camera_path(rng: np.random.Generator, frames: int, photo_h: int, photo_w: int, height: int, width: int,
+                 pace: float = 1.0):
+    """Per frame, the 2x3 affine map from photo to frame for a smooth move: pan, zoom and a little turn,
+    `pace` times a full move (0: the camera stands still)."""
     base = max(height / photo_h, width / photo_w) * rng.uniform(1.15, 2.2)  # frame pixels per photo pixel
-    zoom = np.exp(np.linspace(0, rng.uniform(-0.25, 0.25), frames))
-    turn = np.linspace(0, rng.uniform(-8, 8), frames) if rng.random() < 0.5 else np.zeros(frames)
+    zoom = np.exp(np.linspace(0, rng.uniform(-0.25, 0.25) * pace, frames))
+    turn = np.linspace(0, rng.uniform(-8, 8) * pace, frames) if rng.random() < 0.5 else np.zeros(frames)
     # the frame's centre in photo pixels, moving along a straight line that stays inside the photo
     reach_x = max(0.0, photo_w / 2 - width / (2 * base * zoom.min()) * 1.2)
     reach_y = max(0.0, photo_h / 2 - height / (2 * base * zoom.min()) * 1.2)
     begin, end = rng.uniform(-1, 1, (2, 2)) * (reach_x, reach_y)
+    end = begin + (end - begin) * pace
     centres = np.linspace(begin, end, frames) + (photo_w / 2, photo_h / 2)
     maps = []
     for (cx, cy), scale, angle in zip(centres, base * zoom, turn):
@@ -80,19 +87,36 @@ def _camera_path(rng: np.random.Generator, frames: int, photo_h: int, photo_w: i
     return maps
 
 
-def film_photo(rng: np.random.Generator, photo: np.ndarray, frames: int, height: int, width: int) -> np.ndarray:
-    """A clip of a photograph through a synthetic camera move; half the time with a second layer of
-    parallax: a soft-edged piece of the photo gliding over the rest at its own pace."""
+def film_photo(rng: np.random.Generator, photo: np.ndarray, frames: int, height: int, width: int,
+               camera: str | None = None) -> np.ndarray:
+    """A clip of a photograph through a synthetic camera (`camera`, one of CAMERA; drawn when None);
+    half the time with a second layer of parallax: a soft-edged piece of the photo gliding over the rest
+    at its own pace. A still camera gets the noise of a real sensor, frame by frame."""
+    if camera is None:
+        camera = list(CAMERA)[rng.choice(len(CAMERA), p=np.array(list(CAMERA.values())))]
+    pace = rng.uniform(*PACE[camera])
     photo_h, photo_w, _ = photo.shape
-    maps = _camera_path(rng, frames, photo_h, photo_w, height, width)
+    maps = _camera_path(rng, frames, photo_h, photo_w, height, width, pace)
     clip = np.stack([cv2.warpAffine(photo, m, (width, height), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT)
                      for m in maps])
-    if rng.random() < 0.5 and frames > 1:
+    if frames > 1:
+        clip = _parallax(rng, clip, layer_pace=max(pace, rng.uniform(0.03, 0.15)))
+    if camera == "still" and frames > 1:
+        noise = rng.normal(0, rng.uniform(0, 1.5), clip.shape)
+        clip = np.clip(clip + noise, 0, 255).round().astype(np.uint8)
+    return clip
+
+
+def _parallax(rng: np.random.Generator, clip: np.ndarray, layer_pace: float) -> np.ndarray:
+    """Half the time, a soft-edged piece of the first frame drifting over the clip, `layer_pace` times a
+    full glide."""
+    frames, height, width, _ = clip.shape
+    if rng.random() < 0.5:
         ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
         cx, cy = rng.uniform(0.25, 0.75) * width, rng.uniform(0.25, 0.75) * height
         rx, ry = rng.uniform(0.15, 0.35) * width, rng.uniform(0.15, 0.35) * height
         alpha = np.clip(1.5 - np.hypot((xs - cx) / rx, (ys - cy) / ry), 0, 1)[..., None]  # soft ellipse
-        drift = rng.uniform(-1, 1, 2) * (width, height) * rng.uniform(0.1, 0.3)
+        drift = rng.uniform(-1, 1, 2) * (width, height) * rng.uniform(0.1, 0.3) * layer_pace
         layer = clip[0].astype(np.float32)
         for n in range(frames):
             shift = drift * n / max(1, frames - 1)
@@ -143,5 +167,7 @@ def describe(footage: Footage) -> dict:
     """What a training run drew from, for the weights' card."""
     return {"shots": len(footage.shots), "photos": len(footage.photos), "sources": list(footage.names),
             "mix": dict(MIX), "shot_frames": int(sum(len(s) for s in footage.shots)),
+            "camera": dict(CAMERA),
             "note": "crops of every aspect, strides 1-3, reversed, mirrored, colour jitter; photos through "
-                    "synthetic pan/zoom/turn with a parallax layer; procedural scenes"}
+                    "synthetic pan/zoom/turn with a parallax layer, the camera moving, slow or still; "
+                    "procedural scenes"}

@@ -135,15 +135,29 @@ def test_a_shot_crop_keeps_the_asked_shape_and_moves():
     assert short.shape == (16, 32, 32, 3)
 
 
-def test_a_photo_is_filmed_by_a_moving_camera():
+def _mean_change(clip: np.ndarray) -> float:
+    return float(np.abs(np.diff(clip.astype(np.float32), axis=0)).mean())
+
+
+def test_a_photo_is_filmed_by_a_moving_a_slow_or_a_still_camera():
     rng = np.random.default_rng(2)
     photo = make_clip(1, 240, 320, seed=5)[0]
-    changes = []
-    for _ in range(4):
-        clip = footage.film_photo(rng, photo, 16, 40, 72)
-        assert clip.shape == (16, 40, 72, 3) and clip.std() > 10
-        changes.append(np.abs(np.diff(clip.astype(np.float32), axis=0)).mean())
-    assert min(changes) > 0.3  # every clip moves
+    changes = {}
+    for camera in footage.CAMERA:
+        for _ in range(4):
+            clip = footage.film_photo(rng, photo, 16, 40, 72, camera=camera)
+            assert clip.shape == (16, 40, 72, 3) and clip.std() > 10
+            changes.setdefault(camera, []).append(_mean_change(clip))
+    assert min(changes["moving"]) > 0.3  # every moving clip moves
+    assert max(changes["still"]) < min(changes["moving"])  # a tripod shot: the sensor's flicker, a small drift
+    assert np.median(changes["still"]) < np.median(changes["slow"]) < np.median(changes["moving"])
+
+
+def test_the_cameras_are_drawn_in_their_shares():
+    rng = np.random.default_rng(9)
+    photo = make_clip(1, 120, 160, seed=5)[0]
+    still = sum(_mean_change(footage.film_photo(rng, photo, 4, 24, 24)) < 3 for _ in range(200)) / 200
+    assert abs(still - footage.CAMERA["still"]) < 0.1, still
 
 
 def test_colour_jitter_is_mild():
