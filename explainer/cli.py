@@ -218,8 +218,27 @@ def _claims_summary(result: dict) -> str:
     lines.append(f"frame-to-frame change ({frames['units']}), from the clip noised to t = {frames['t']}: clip "
                  f"{frames['clip_change']}, spacetime {frames['spacetime_change']}, frames apart "
                  f"{frames['frames_apart_change']}")
+    lines.extend(_next_patch_lines(result.get("next_patch")))
     lines.append(f"took {result['wall_seconds']:.0f} s")
     return "\n".join(lines)
+
+
+def _next_patch_lines(next_patch: dict | None) -> list[str]:
+    """The third claim in words: each way's DiT calls, seams and drift, beside the clip's own change."""
+    if not next_patch:
+        return []
+    if next_patch.get("note"):
+        return [f"the next patch: {next_patch['note']}"]
+    clip = next_patch["clip"]
+    lines = [f"the next patch ({next_patch['units']}, change across vs within slice borders): clip "
+             f"{clip['across_slices']} vs {clip['within_slices']}"]
+    for way in ("all_at_once", "one_after_another"):
+        made = next_patch[way]
+        psnr = made["psnr_db"]
+        lines.append(f"  {way.replace('_', ' ')}: {made['dit_calls']} DiT calls, {made['seconds']:.0f} s, "
+                     f"{made['across_slices']} vs {made['within_slices']}, PSNR {psnr[0]:.1f} to {psnr[-1]:.1f} dB "
+                     f"(mean {made['mean_psnr_db']:.1f})")
+    return lines
 
 
 def _sample_answers(args) -> dict:
@@ -492,8 +511,9 @@ COMMANDS = {  # in the order --help lists them
     "train-vae": Command("train the compression network (a small video autoencoder) on real footage "
                          "(torchrun-ready)", _train_vae_flags, _train_vae, None),
     "fit": Command("fine-tune the prior on one clip, then regenerate it from noise", _fit_flags, _fit, None),
-    "claims": Command("test the two claims on a clip: cropping loses the composition, frames denoised apart "
-                      "flicker", _claims_flags, _claims, _claims_summary),
+    "claims": Command("test the three claims on a clip: cropping loses the composition, frames denoised "
+                      "apart flicker, the next patch (one slice after another against all at once)",
+                      _claims_flags, _claims, _claims_summary),
     "evaluate": Command("denoising PSNR of the prior against classical denoisers", _evaluate_flags, _evaluate,
                         _evaluate_summary),
     "sample-answers": Command("work out the bundled samples' answers at the page's default settings and ship "

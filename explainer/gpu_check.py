@@ -3,7 +3,7 @@
 On a machine with CUDA it runs, on the GPU, each thing the page and the command line ask of the model:
 the forward in bf16 against the same forward in float32, the page's default denoising run through the
 page's own code (`show_run.lanes_for` and `stream_denoising`), a short fit through the page's fit
-(`show_fit.fit_to`), the two claims with a small step budget (`claims.measure_claims`), the packed forward
+(`show_fit.fit_to`), the three claims with a small step budget (`claims.measure_claims`), the packed forward
 against one forward per clip, and bench's figures (its forward against plain matmul, a DDIM trajectory, and
 eight visitors sharing the model one at a time or batched). Without CUDA it says so and checks nothing.
 

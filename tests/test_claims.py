@@ -340,3 +340,16 @@ def test_bad_input_is_one_error_line(argv, words, capsys):
     code, out, err = run_cli(argv, capsys)
     assert code == 2 and out == ""
     assert err.startswith("error: ") and words in err and "Traceback" not in err
+
+
+def test_the_shell_s_words_name_the_next_patch_both_ways():
+    from explainer.cli import _claims_summary
+
+    answer = json.loads((Path(__file__).parents[1] / "assets" / "claims" / "wide.json").read_text())
+    words = _claims_summary({"path": "wide.webm", **answer})
+    made = answer["next_patch"]
+    assert f"clip {made['clip']['across_slices']} vs {made['clip']['within_slices']}" in words
+    assert f"all at once: {made['all_at_once']['dit_calls']} DiT calls" in words
+    assert f"one after another: {made['one_after_another']['dit_calls']} DiT calls" in words
+    photo = _claims_summary({"path": "photo.png", **answer, "next_patch": {"note": ONE_SLICE}})
+    assert f"the next patch: {ONE_SLICE}" in photo and "DiT calls" not in photo
