@@ -330,8 +330,8 @@ def watch_a_run(tab, *, start: str = "noise") -> float:
     return first
 
 
-def screenshot_sections_6_to_8(tab, path: Path):
-    """The page from section 6's heading to the end, after every figure there is drawn."""
+def screenshot_from_denoising(tab, path: Path):
+    """The page from the Denoising heading to the end, after every figure there is drawn."""
     height = tab.evaluate("document.body.scrollHeight")
     for y in range(0, height + 800, 700):
         tab.evaluate(f"window.scrollTo(0, {y})")
@@ -469,11 +469,11 @@ def test_fitting_draws_a_live_loss_curve_then_the_comparison(reel_tab):
     assert not tab.locator("#exported").is_visible()  # no empty file box before there is a file
     tab.click("#export-button")
     tab.locator("#exported a").first.wait_for(timeout=TIMEOUT_MS)
-    screenshot_sections_6_to_8(tab, SHOTS / "sections_6_8_desktop.png")
+    screenshot_from_denoising(tab, SHOTS / "from_denoising_desktop.png")
     assert not tab.errors
 
 
-def test_sections_6_to_8_fit_a_phone(browser, url):
+def test_denoising_fit_and_claims_fit_a_phone(browser, url):
     with phone_page(browser, url) as phone:
         steps = phone.locator("#steps input[type=number]")  # a short run: this test is about the layout
         steps.fill("10")
@@ -483,7 +483,7 @@ def test_sections_6_to_8_fit_a_phone(browser, url):
         session.send("Emulation.setCPUThrottlingRate", {"rate": 1})
         phone.wait_for_function("() => { const v = document.querySelector('#trajectory-video video');"
                                 " return v && v.readyState >= 2; }", timeout=TIMEOUT_MS)
-        screenshot_sections_6_to_8(phone, SHOTS / "sections_6_8_phone.png")
+        screenshot_from_denoising(phone, SHOTS / "from_denoising_phone.png")
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1
         width = phone.evaluate("() => document.querySelector('#denoising .fr-dn-x0_hat img').clientWidth")
         assert width >= 600, width  # the reel is swiped along at twice the screen's width, inside its own box
@@ -552,7 +552,7 @@ def test_a_bundled_sample_answers_both_claims_at_once(browser, url):
         record_timing("claims on the wide sample (shipped answer) -> figures drawn", time.monotonic() - started)
         assert_claims_shown(tab)
         assert "shipped" not in tab.inner_text("#claims-verdict")  # the page speaks of the clip, not of files
-        screenshot_section(tab, "Three claims", SHOTS / "section_8_sample_desktop.png")
+        screenshot_section(tab, "Three claims", SHOTS / "claims_sample_desktop.png")
         assert not tab.errors
     finally:
         tab.context.close()
@@ -570,7 +570,7 @@ def test_the_bundled_answer_with_the_next_patch_fits_a_slow_phone(browser, url):
             assert width <= 390, (elem_id, width)
         title = phone.evaluate("() => document.querySelector('#next-patch-changes .gtitle').textContent")
         assert title == "change a frame, both ways", title  # the phone's short title, not the desktop's
-        screenshot_section(phone, "Three claims", SHOTS / "section_8_sample_phone.png")
+        screenshot_section(phone, "Three claims", SHOTS / "claims_sample_phone.png")
 
 
 def test_both_claims_run_live_on_an_uploaded_real_clip_and_fit_a_slow_phone(browser, url, real_clip_path):
@@ -584,7 +584,7 @@ def test_both_claims_run_live_on_an_uploaded_real_clip_and_fit_a_slow_phone(brow
         session.send("Emulation.setCPUThrottlingRate", {"rate": 1})
         assert "FRAME-TO-FRAME CHANGE" in phone.inner_text("#claims-verdict").upper()
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1
-        screenshot_section(phone, "Three claims", SHOTS / "section_8_real_phone.png")
+        screenshot_section(phone, "Three claims", SHOTS / "claims_real_phone.png")
 
 
 # --- links to a view --------------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def test_the_section_draws_and_plays_on_the_desktop(browser, url):
         assert int(drawn(tab, "compress-latent")["frames"]) == 8 and int(drawn(tab, "compress-reels")["frames"]) == 16
         assert_pictures_shown(tab)
         assert_words(tab)
-        screenshot_section(tab, "Compressed", SHOTS / "section_3_compressed_desktop.png")
+        screenshot_section(tab, "Compressed", SHOTS / "compressed_desktop.png")
         before = picture_spread(tab, "#compress-latent .fr-plot .imagelayer image >> nth=0")
         tab.locator("#compress-latent .updatemenu-button").first.click()  # ▶ Play
         wait_frame(tab, "compress-latent", "7")
@@ -91,4 +91,4 @@ def test_the_section_fits_a_phone(browser, url):
         tops = phone.evaluate(f"""() => [...{player('compress-latent')}.querySelectorAll('.imagelayer image')]
             .map((image) => Math.round(image.getBoundingClientRect().top))""")
         assert len(set(tops)) == 2, tops
-        screenshot_section(phone, "Compressed", SHOTS / "section_3_compressed_phone.png")
+        screenshot_section(phone, "Compressed", SHOTS / "compressed_phone.png")
