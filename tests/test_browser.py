@@ -465,7 +465,7 @@ def test_fitting_draws_a_live_loss_curve_then_the_comparison(reel_tab):
     assert int(drawn(tab, "loss-curve")["draws"]) >= 2  # it was redrawn as the fit went on
     assert int(drawn(tab, "regeneration")["frames"]) == 16
     assert "FITTED, SAME NOISE" in tab.inner_text("#fit-facts").upper()
-    assert tab.locator("#model-choice").is_visible()  # section 6 now offers the fitted copy
+    assert tab.locator("#model-choice").is_visible()  # the Denoising section now offers the fitted copy
     assert not tab.locator("#exported").is_visible()  # no empty file box before there is a file
     tab.click("#export-button")
     tab.locator("#exported a").first.wait_for(timeout=TIMEOUT_MS)
