@@ -236,8 +236,8 @@ def _next_patch_lines(next_patch: dict | None) -> list[str]:
         made = next_patch[way]
         psnr = made["psnr_db"]
         lines.append(f"  {way.replace('_', ' ')}: {made['dit_calls']} DiT calls, {made['seconds']:.0f} s, "
-                     f"{made['across_slices']} vs {made['within_slices']}, PSNR {psnr[0]:.1f} to {psnr[-1]:.1f} dB "
-                     f"(mean {made['mean_psnr_db']:.1f})")
+                     f"{made['across_slices']} vs {made['within_slices']}, PSNR from the first generated frame to the "
+                     f"last {psnr[0]:.1f} to {psnr[-1]:.1f} dB (mean {made['mean_psnr_db']:.1f})")
     return lines
 
 
