@@ -99,9 +99,10 @@ def film_photo(rng: np.random.Generator, photo: np.ndarray, frames: int, height:
     maps = _camera_path(rng, frames, photo_h, photo_w, height, width, pace)
     clip = np.stack([cv2.warpAffine(photo, m, (width, height), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT)
                      for m in maps])
-    if frames > 1:
-        clip = _parallax(rng, clip, layer_pace=max(pace, rng.uniform(0.03, 0.15)))
-    if camera == "still" and frames > 1:
+    if frames == 1:
+        return clip
+    clip = _parallax(rng, clip, layer_pace=max(pace, rng.uniform(0.03, 0.15)))
+    if camera == "still":
         noise = rng.normal(0, rng.uniform(0, 1.5), clip.shape)
         clip = np.clip(clip + noise, 0, 255).round().astype(np.uint8)
     return clip
