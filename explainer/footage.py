@@ -24,6 +24,12 @@ CAMERA = {"moving": 0.45, "slow": 0.2, "still": 0.35}  # how a photo is filmed
 PACE = {"moving": (1.0, 1.0), "slow": (0.05, 0.25), "still": (0.0, 0.0)}  # the share of a full move, a range
 
 
+def draw(rng: np.random.Generator, shares: dict) -> str:
+    """A key of `shares` drawn with probability in proportion to its value."""
+    weights = np.array(list(shares.values()), dtype=float)
+    return list(shares)[rng.choice(len(shares), p=weights / weights.sum())]
+
+
 def _resize(frames: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.stack([cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA) for frame in frames])
 
@@ -93,7 +99,7 @@ def film_photo(rng: np.random.Generator, photo: np.ndarray, frames: int, height:
     half the time with a second layer of parallax: a soft-edged piece of the photo gliding over the rest
     at its own pace. A still camera gets the noise of a real sensor, frame by frame."""
     if camera is None:
-        camera = list(CAMERA)[rng.choice(len(CAMERA), p=np.array(list(CAMERA.values())))]
+        camera = draw(rng, CAMERA)
     pace = rng.uniform(*PACE[camera])
     photo_h, photo_w, _ = photo.shape
     maps = _camera_path(rng, frames, photo_h, photo_w, height, width, pace)
@@ -139,9 +145,8 @@ class FootageBuckets(torch.utils.data.IterableDataset):
         self.frames_choices, self.rank, self.mix = tuple(frames_choices), rank, dict(mix or MIX)
 
     def clip(self, rng: np.random.Generator, frames: int, height: int, width: int) -> np.ndarray:
-        kinds = [k for k in self.mix if k == "scene" or (self.footage.shots if k == "shot" else self.footage.photos)]
-        weights = np.array([self.mix[k] for k in kinds])
-        kind = kinds[rng.choice(len(kinds), p=weights / weights.sum())]
+        kind = draw(rng, {k: share for k, share in self.mix.items()
+                          if k == "scene" or (self.footage.shots if k == "shot" else self.footage.photos)})
         if kind == "scene":
             return make_clip(frames, height, width, seed=int(rng.integers(0, 2**31)))
         if kind == "shot":
