@@ -14,7 +14,9 @@ that is exactly the inverse of the cut.
 
 Prediction target: x0. The network outputs the clean clip, not the noise eps and not v: on the small
 models and short fits the explainer runs, x0-prediction learns far faster. The samplers in
-`explainer.diffusion` convert x0 to eps where a step needs it.
+`explainer.diffusion` convert x0 to eps where a step needs it. With frames given (a timestep per time
+slice, the given ones at t = 0), a generated frame's guess is the nearest given frame plus what the network
+paints (`from_given`): a scene that holds still needs nothing painted, and the network learns the motion.
 """
 from __future__ import annotations
 
@@ -275,6 +277,29 @@ def tiles_to_clip(tiles, grid: PatchGrid, margin: int):
     return rearrange(frames, "(b gt pt) c h w -> b (gt pt) h w c", gt=gt, pt=pt)
 
 
+# --- the given frames: where a generated frame's guess starts --------------------------------------
+
+def from_given(x, t, pt: int):
+    """Where each frame's guess starts when some time slices are given (t = 0) and others generated
+    (t > 0): a generated frame starts from the nearest given frame, or, between two given frames, from
+    their crossfade by distance; a given frame from itself. A clip with nothing given (or nothing generated)
+    starts from 0. x (B, T, H, W, C), given frames clean; t (B, gt) -> (B, T, H, W, C)."""
+    frames = x.shape[1]
+    given = (t == 0).repeat_interleave(pt, dim=1)[:, :frames]  # (B, T)
+    mixed = given.any(dim=1) & ~(t == 0).all(dim=1)  # (B,): clips with frames given and frames generated
+    index = torch.arange(frames, device=x.device).expand_as(given)  # (B, T)
+    before = torch.where(given, index, -1).cummax(dim=1).values  # (B, T): the last given frame up to here
+    after = torch.where(given, index, frames).flip(1).cummin(dim=1).values.flip(1)  # the first from here on
+    has_before, has_after = before >= 0, after < frames
+    span = (after - before).clamp(min=1)
+    to_after = torch.where(has_before, (index - before) / span, 1.0) * has_after  # (B, T): share of `after`
+    to_before = (1 - to_after) * has_before
+    weights = (to_before[..., None] * F.one_hot(before.clamp(min=0), frames)
+               + to_after[..., None] * F.one_hot(after.clamp(max=frames - 1), frames))  # (B, T, T)
+    weights = weights * mixed[:, None, None]
+    return torch.einsum("bfg,bg...->bf...", weights.to(x.dtype), x)  # (B, T, H, W, C)
+
+
 # --- Patch n' Pack: clips of different shapes in one sequence ---------------------------------------
 
 @dataclass(frozen=True)
@@ -321,6 +346,9 @@ class DiTConfig:
     mlp_ratio: float = 4.0
     freq_dim: int = 256  # sinusoidal timestep features fed to the timestep MLP
     margin: int = 0  # pixels each token paints beyond its patch on every side (0 when a card does not say)
+    # with frames given, a generated frame's guess is its nearest given frame (`from_given`) plus what the
+    # network paints, rather than the network's output alone (False when a card does not say)
+    from_given: bool = False
 
     def __post_init__(self):
         self.patch = as_triple(self.patch)  # JSON hands back a list
@@ -398,7 +426,7 @@ class DiT(nn.Module):
         T need not be a multiple of pt: the last frame is repeated to fill the last tubelet, and the
         extra frames are dropped from the output. H and W must be multiples of ph and pw.
         """
-        frames = x.shape[1]
+        clip, frames = x, x.shape[1]
         grid = self.grid(*x.shape[1:4])
         block_of, query = attention_of if attention_of is not None else (None, None)
         if block_of is not None and not (0 <= block_of < len(self.blocks) and 0 <= query < grid.tokens):
@@ -419,6 +447,8 @@ class DiT(nn.Module):
                     weights = found  # (B, heads, N)
             x = rearrange(self.final(x, c, slices=spread), "(b gt) s k -> b (gt s) k", gt=slices)  # (B, N, tile)
         x0 = tiles_to_clip(x.float(), grid, self.config.margin)[:, :frames]  # (B, T, H, W, C)
+        if self.config.from_given and t.dim() == 2:  # the network paints the change from the given frames
+            x0 = x0 + from_given(clip.float(), t, self.config.patch[0])
         return x0 if attention_of is None else (x0, weights)
 
     def pack(self, clips) -> Pack:
@@ -507,17 +537,17 @@ def count_params(model: nn.Module) -> int:
 
 def dit_tiny() -> DiTConfig:
     """For tests: about 0.26 M parameters."""
-    return DiTConfig(depth=2, width=64, heads=2, margin=2)
+    return DiTConfig(depth=2, width=64, heads=2, margin=2, from_given=True)
 
 
 def dit_default() -> DiTConfig:
     """For the app (the shipped prior): about 3.1 M parameters."""
-    return DiTConfig(depth=4, width=192, heads=3, margin=2)
+    return DiTConfig(depth=4, width=192, heads=3, margin=2, from_given=True)
 
 
 def dit_large() -> DiTConfig:
     """More capacity: about 7.7 M parameters."""
-    return DiTConfig(depth=6, width=256, heads=4, margin=2)
+    return DiTConfig(depth=6, width=256, heads=4, margin=2, from_given=True)
 
 
 CONFIGS = {"tiny": dit_tiny, "default": dit_default, "large": dit_large}

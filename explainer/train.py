@@ -23,7 +23,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -268,6 +268,8 @@ def starting_model(settings: TrainSettings, device) -> tuple[DiT, dict | None]:
         margin = get_config(settings.config).margin
         if model.config.margin < margin:  # weights from before overlapping tiles gain them, outputs unchanged
             model = widen_tiles(model, margin)
+        if get_config(settings.config).from_given:  # no new weights: only the output with frames given changes
+            model.config = replace(model.config, from_given=True)
         model.train().requires_grad_(True)
     else:
         model, started_from = build_dit(settings.config, seed=settings.seed, device=device), None

@@ -1,6 +1,7 @@
 """Frames as the prompt: the modes, a timestep per time slice, given frames kept by the sampler, the loss on
 generated frames only, training with --given-share, and `denoise --given` from the shell."""
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -8,11 +9,13 @@ import torch
 
 from explainer.cli import main
 from explainer.diffusion import Given, Start, ddim, ddpm, get_schedule, given_diffusion_loss
-from explainer.dit import build_dit
+from explainer.dit import build_dit, from_given, get_config
 from explainer.errors import ExplainerError
 from explainer.given import GIVEN, animate_still, given_slices, slice_frames
+from explainer.given_scores import copy_of_given
 from explainer.train import TrainSettings, train
 from explainer.trajectory import RunSettings, denoise
+from explainer.weights import load_weights, save_weights
 
 
 def trained_looking(model):
@@ -55,6 +58,54 @@ def test_a_timestep_per_slice_all_equal_is_one_timestep_per_clip():
         with_given = model(x, given)
     assert torch.allclose(per_clip, per_slice, atol=1e-6)
     assert (with_given[:, 2:] - per_clip[:, 2:]).abs().max() > 1e-4  # the others see the given slice's t
+
+
+@pytest.mark.parametrize("mode", list(GIVEN))
+def test_a_generated_frame_starts_from_the_copy_the_scores_compare_with(mode):
+    clip = np.random.default_rng(1).integers(0, 256, (16, 4, 6, 3), dtype=np.uint8)
+    slices = given_slices(mode, 8)
+    t = torch.full((1, 8), 700)
+    t[0, list(slices)] = 0
+    start = from_given(torch.tensor(clip[None], dtype=torch.float32), t, pt=2)[0].numpy()
+    assert np.array_equal(np.clip(start.round(), 0, 255), copy_of_given(clip, slice_frames(slices, 16), mode))
+
+
+def test_nothing_given_or_nothing_generated_starts_from_zero():
+    x = torch.ones(2, 16, 4, 4, 3)
+    assert (from_given(x, torch.full((2, 8), 300), pt=2) == 0).all()
+    assert (from_given(x, torch.zeros(2, 8, dtype=torch.long), pt=2) == 0).all()
+
+
+def test_with_frames_given_the_network_paints_only_the_change():
+    """An untrained DiT paints nothing (its last layer is zero): with frames given its guess is the copy,
+    with nothing given it is 0, and `from_given` changes nothing of a run without given frames."""
+    model = build_dit("tiny").eval()
+    x = torch.rand(1, 16, 16, 24, 3) * 2 - 1
+    t = torch.full((1, 8), 900)
+    t[0, 0] = 0
+    with torch.no_grad():
+        guess = model(x, t)
+        assert torch.allclose(guess[0, 2:], x[0, 1:2].expand(14, -1, -1, -1), atol=1e-6)
+        assert (model(x, torch.tensor([900])) == 0).all()
+    trained = trained_looking(build_dit("tiny"))
+    plain = trained_looking(build_dit(replace(get_config("tiny"), from_given=False)))
+    plain.load_state_dict(trained.state_dict())
+    with torch.no_grad():
+        assert torch.equal(trained(x, torch.tensor([400])), plain(x, torch.tensor([400])))
+        assert torch.allclose(trained(x, t) - plain(x, t), from_given(x, t, pt=2), atol=1e-5)
+
+
+def test_weights_from_before_the_copy_start_load_as_they_were_and_train_into_it(tmp_path):
+    old = build_dit(replace(get_config("tiny"), from_given=False))
+    save_weights(old, tmp_path / "old.safetensors")
+    assert load_weights(tmp_path / "old.safetensors")[0].config.from_given is False
+    card = json.loads((tmp_path / "old.json").read_text())
+    del card["config"]["from_given"]  # a card written before the field existed
+    (tmp_path / "old.json").write_text(json.dumps(card))
+    assert load_weights(tmp_path / "old.safetensors")[0].config.from_given is False
+    train(TrainSettings(config="tiny", steps=1, batch=1, max_side=16, warmup=1, out=str(tmp_path / "run"),
+                        init=str(tmp_path / "old.safetensors"), given_share=1.0, frames_choices=(8,), threads=1))
+    assert json.loads((tmp_path / "run" / "dit.json").read_text())["config"]["from_given"] is True
 
 
 def test_time_slices_take_a_timestep_per_slice_too():
