@@ -15,8 +15,10 @@ that is exactly the inverse of the cut.
 Prediction target: x0. The network outputs the clean clip, not the noise eps and not v: on the small
 models and short fits the explainer runs, x0-prediction learns far faster. The samplers in
 `explainer.diffusion` convert x0 to eps where a step needs it. With frames given (a timestep per time
-slice, the given ones at t = 0), a generated frame's guess is the nearest given frame plus what the network
-paints (`from_given`): a scene that holds still needs nothing painted, and the network learns the motion.
+slice, the given ones at t = 0), each generated frame starts from the nearest given frame (`from_given`):
+the network sees that frame's x_t less the start's share in it (the change from the start, noised) and
+paints the change, which is added back. A scene that holds still needs nothing painted, and what the
+network learns is the motion.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from einops import rearrange, repeat
 from torch import nn
 
 from .device import autocast
-from .diffusion import DEFAULT_SCHEDULE
+from .diffusion import DEFAULT_SCHEDULE, schedule_of
 from .patches import DEFAULT_PATCH, PatchGrid, pad_frames, padded_grid, patchify, unpatchify
 
 # --- helpers -----------------------------------------------------------------------------------------
@@ -346,8 +348,8 @@ class DiTConfig:
     mlp_ratio: float = 4.0
     freq_dim: int = 256  # sinusoidal timestep features fed to the timestep MLP
     margin: int = 0  # pixels each token paints beyond its patch on every side (0 when a card does not say)
-    # with frames given, a generated frame's guess is its nearest given frame (`from_given`) plus what the
-    # network paints, rather than the network's output alone (False when a card does not say)
+    # with frames given, the network paints each generated frame's change from its nearest given frame
+    # (`from_given`) rather than the whole frame (False when a card does not say)
     from_given: bool = False
 
     def __post_init__(self):
@@ -426,7 +428,7 @@ class DiT(nn.Module):
         T need not be a multiple of pt: the last frame is repeated to fill the last tubelet, and the
         extra frames are dropped from the output. H and W must be multiples of ph and pw.
         """
-        clip, frames = x, x.shape[1]
+        frames = x.shape[1]
         grid = self.grid(*x.shape[1:4])
         block_of, query = attention_of if attention_of is not None else (None, None)
         if block_of is not None and not (0 <= block_of < len(self.blocks) and 0 <= query < grid.tokens):
@@ -435,6 +437,9 @@ class DiT(nn.Module):
             raise ValueError("attention_of reads full attention; it does not combine with time_slices")
         t = torch.as_tensor(t, device=x.device)  # (B,), (B, gt) or ()
         pos = position_embedding(self.config.width, grid.shape, as_triple(offset), x.device)  # (N, D)
+        start = self.given_start(x, t)  # (B, T, H, W, C) or None
+        if start is not None:  # a generated frame's x_t less its share of the start: the change, noised
+            x = x - start.to(x.dtype) * self.clean_share(t, frames)
         with autocast(x.device):
             x = pad_frames(x, self.config.patch[0])  # (B, T', H, W, C)
             x = self.embed(patchify(x, self.config.patch)) + pos  # (B, N, D)
@@ -447,9 +452,21 @@ class DiT(nn.Module):
                     weights = found  # (B, heads, N)
             x = rearrange(self.final(x, c, slices=spread), "(b gt) s k -> b (gt s) k", gt=slices)  # (B, N, tile)
         x0 = tiles_to_clip(x.float(), grid, self.config.margin)[:, :frames]  # (B, T, H, W, C)
-        if self.config.from_given and t.dim() == 2:  # the network paints the change from the given frames
-            x0 = x0 + from_given(clip.float(), t, self.config.patch[0])
+        x0 = x0 if start is None else x0 + start  # the network painted the change from the start
         return x0 if attention_of is None else (x0, weights)
+
+    def given_start(self, x, t):
+        """With frames given (`from_given` on, t per slice), where each frame's guess starts: the nearest
+        given frame, or the crossfade of the two around it (B, T, H, W, C), float32; else None."""
+        if not (self.config.from_given and t.dim() == 2):
+            return None
+        return from_given(x.float(), t, self.config.patch[0])
+
+    def clean_share(self, t, frames: int):
+        """sqrt(alpha_bar) of each generated frame's timestep, 0 for a given frame: how much of the clean
+        frame its x_t holds. t (B, gt) -> (B, T, 1, 1, 1)."""
+        share = schedule_of(self).alpha_bar(t.cpu()).sqrt().float().to(t.device) * (t > 0)  # (B, gt)
+        return share.repeat_interleave(self.config.patch[0], dim=1)[:, :frames, None, None, None]
 
     def pack(self, clips) -> Pack:
         """Where each of `clips` (each (T, H, W, C); shapes may differ) sits in one packed sequence."""

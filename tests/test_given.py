@@ -78,7 +78,9 @@ def test_nothing_given_or_nothing_generated_starts_from_zero():
 
 def test_with_frames_given_the_network_paints_only_the_change():
     """An untrained DiT paints nothing (its last layer is zero): with frames given its guess is the copy,
-    with nothing given it is 0, and `from_given` changes nothing of a run without given frames."""
+    with nothing given it is 0. A trained one with `from_given` sees each generated frame's x_t less
+    sqrt(alpha_bar) times its start, and adds the start to what it paints; without given frames it is
+    the same model as without `from_given`."""
     model = build_dit("tiny").eval()
     x = torch.rand(1, 16, 16, 24, 3) * 2 - 1
     t = torch.full((1, 8), 900)
@@ -92,7 +94,10 @@ def test_with_frames_given_the_network_paints_only_the_change():
     plain.load_state_dict(trained.state_dict())
     with torch.no_grad():
         assert torch.equal(trained(x, torch.tensor([400])), plain(x, torch.tensor([400])))
-        assert torch.allclose(trained(x, t) - plain(x, t), from_given(x, t, pt=2), atol=1e-5)
+        start = from_given(x, t, pt=2)
+        share = torch.ones(1, 16, 1, 1, 1) * get_schedule().alpha_bar(900).sqrt().float()
+        share[:, :2] = 0  # the given slice is seen as it is
+        assert torch.allclose(trained(x, t), plain(x - share * start, t) + start, atol=1e-5)
 
 
 def test_weights_from_before_the_copy_start_load_as_they_were_and_train_into_it(tmp_path):
