@@ -142,10 +142,11 @@ def given_diffusion_loss(model, schedule: Schedule, x0, generator, *, given: lis
                          high_noise_bias: float = 0.0):
     """The objective with frames given: clip b's time slices `given[b]` (rows of pt frames; () for none)
     stay clean in x_t and reach the model at t = 0 (a timestep per time slice, (B, gt)), the rest are noised
-    to the clip's t; the loss is the mean squared error over the generated frames only, so nothing is
+    to the clip's t (at least 1 in a clip with given slices, as t = 0 is what marks them); the loss is the mean squared error over the generated frames only, so nothing is
     learned from copying what was given."""
     batch, frames = x0.shape[:2]
     t = sample_timesteps(batch, schedule.steps, generator, high_noise_bias)  # (B,) on the CPU
+    t = torch.where(torch.tensor([bool(slices) for slices in given]), t.clamp(min=1), t)  # t = 0 marks given slices
     x_t = noised(schedule, x0, t, generator)
     slice_of_frame = torch.arange(frames) // pt  # (T,)
     per_slice = t[:, None].repeat(1, -(-frames // pt))  # (B, gt)
@@ -221,8 +222,10 @@ class Given:
     time_slices: int
 
     def timesteps(self, t: int, batch: int, device) -> torch.Tensor:
-        """The step's t for every generated slice and 0 for the given ones. -> (B, time_slices) long."""
-        per_slice = torch.full((batch, self.time_slices), t, dtype=torch.long, device=device)
+        """The step's t for every generated slice (at least 1: t = 0 is what marks a slice given, so a last
+        step at t = 0 runs the generated ones at t = 1, a hair more noise) and 0 for the given ones.
+        -> (B, time_slices) long."""
+        per_slice = torch.full((batch, self.time_slices), max(int(t), 1), dtype=torch.long, device=device)
         per_slice[:, list(self.slices)] = 0
         return per_slice
 
