@@ -203,7 +203,9 @@ def build(page: Page, number: int) -> None:
                  "made-up clips, a sliver of what a real video model learns from. Give it some of your own "
                  "frames (<i>animate</i>, <i>extend</i>, <i>connect</i>) and the rest of the reel grows from "
                  "pure noise while looking at them, as Sora animates a photo or extends a video; the given "
-                 "frames are marked in every strip. " + show_run.first_run_note()):
+                 "frames are marked in every strip. Each generated frame starts from the nearest given frame "
+                 "(between two, from their crossfade) and the DiT paints only the change, so a scene that "
+                 "holds still needs nothing painted. " + show_run.first_run_note()):
         page.add(api_clip=gr.File(visible=False, file_types=CLIP_TYPES, type="filepath",
                                   label="clip file (API calls only)"))
         with gr.Row(equal_height=False):
