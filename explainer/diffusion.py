@@ -142,8 +142,8 @@ def given_diffusion_loss(model, schedule: Schedule, x0, generator, *, given: lis
                          high_noise_bias: float = 0.0):
     """The objective with frames given: clip b's time slices `given[b]` (rows of pt frames; () for none)
     stay clean in x_t and reach the model at t = 0 (a timestep per time slice, (B, gt)), the rest are noised
-    to the clip's t (at least 1 in a clip with given slices, as t = 0 is what marks them); the loss is the mean squared error over the generated frames only, so nothing is
-    learned from copying what was given."""
+    to the clip's t (at least 1 in a clip with given slices, as t = 0 is what marks them); the loss is the
+    mean squared error over the generated frames only, so nothing is learned from copying what was given."""
     batch, frames = x0.shape[:2]
     t = sample_timesteps(batch, schedule.steps, generator, high_noise_bias)  # (B,) on the CPU
     t = torch.where(torch.tensor([bool(slices) for slices in given]), t.clamp(min=1), t)  # t = 0 marks given slices
