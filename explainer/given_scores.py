@@ -7,29 +7,22 @@ No Gradio and no Plotly here.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
+from .dit import from_given
 from .given import is_still
+from .patches import DEFAULT_PATCH
 from .pixels import psnr_db, to_unit
 from .trajectory import RunSettings, denoise
 
 
-def copy_of_given(clip: np.ndarray, given_frames: tuple[int, ...], mode: str) -> np.ndarray:
-    """The clip (T, H, W, 3) with every other frame replaced by the nearest given frame; for *connect*, by
-    the crossfade from the last frame of the first given slice to the first frame of the last."""
-    copy = clip.astype(np.float32).copy()
-    given = sorted(given_frames)
-    if mode == "connect":
-        first_slice_end = max(f for f in given if f < len(clip) // 2)
-        last_slice_start = min(f for f in given if f >= len(clip) // 2)
-    for frame in range(len(clip)):
-        if frame in given:
-            continue
-        if mode == "connect" and first_slice_end < frame < last_slice_start:
-            share = (frame - first_slice_end) / (last_slice_start - first_slice_end)
-            copy[frame] = (1 - share) * clip[first_slice_end] + share * clip[last_slice_start]
-        else:
-            copy[frame] = clip[min(given, key=lambda g: abs(g - frame))]
-    return np.clip(copy.round(), 0, 255).astype(np.uint8)
+def copy_of_given(clip: np.ndarray, given_frames: tuple[int, ...], pt: int = DEFAULT_PATCH[0]) -> np.ndarray:
+    """The clip (T, H, W, 3) with every other frame replaced by where the DiT starts it (`dit.from_given`):
+    the nearest given frame, or, between two given slices, their crossfade by distance."""
+    t = torch.ones(1, -(-len(clip) // pt), dtype=torch.long)  # (1, gt): any t > 0 marks a slice generated
+    t[0, sorted({frame // pt for frame in given_frames})] = 0
+    start = from_given(torch.from_numpy(clip).float()[None], t, pt)[0].numpy()
+    return np.clip(start.round(), 0, 255).astype(np.uint8)
 
 
 def frame_change(clip: np.ndarray, frames: list[int], *, smooth: bool = False) -> float:
@@ -62,7 +55,7 @@ def score_given(model, clip_uint8: np.ndarray, settings: RunSettings, *, schedul
         "given_frames": list(run.given_frames),
         "generated_psnr_db": _psnr_on(generated, run.final, real),
         "first_x0_psnr_db": round(run.psnr_db[0], 2),
-        "copy_psnr_db": _psnr_on(generated, copy_of_given(real, run.given_frames, settings.given), real),
+        "copy_psnr_db": _psnr_on(generated, copy_of_given(real, run.given_frames), real),
         "unconditioned_psnr_db": _psnr_on(generated, unconditioned.final, real),
         "generated_change": round(frame_change(run.final, generated), 2),
         "clip_change": round(frame_change(real, generated), 2),

@@ -60,14 +60,16 @@ def test_a_timestep_per_slice_all_equal_is_one_timestep_per_clip():
     assert (with_given[:, 2:] - per_clip[:, 2:]).abs().max() > 1e-4  # the others see the given slice's t
 
 
-@pytest.mark.parametrize("mode", list(GIVEN))
-def test_a_generated_frame_starts_from_the_copy_the_scores_compare_with(mode):
-    clip = np.random.default_rng(1).integers(0, 256, (16, 4, 6, 3), dtype=np.uint8)
-    slices = given_slices(mode, 8)
-    t = torch.full((1, 8), 700)
-    t[0, list(slices)] = 0
-    start = from_given(torch.tensor(clip[None], dtype=torch.float32), t, pt=2)[0].numpy()
-    assert np.array_equal(np.clip(start.round(), 0, 255), copy_of_given(clip, slice_frames(slices, 16), mode))
+@pytest.mark.parametrize(("mode", "expected"), [
+    ("animate", [0, 10] + [10] * 14),
+    ("extend", [10 * f for f in range(8)] + [70] * 8),
+    ("extend-back", [80] * 8 + [10 * f for f in range(8, 16)]),
+    ("connect", [10 * f for f in range(16)]),  # frame k of the crossfade from frame 1 to 14 is 10 k
+])
+def test_a_generated_frame_starts_from_the_nearest_given_frame_or_the_crossfade_of_two(mode, expected):
+    clip = np.broadcast_to((10 * np.arange(16, dtype=np.uint8))[:, None, None, None], (16, 4, 6, 3)).copy()
+    copy = copy_of_given(clip, slice_frames(given_slices(mode, 8), 16))
+    assert copy[:, 0, 0, 0].tolist() == expected and (copy == copy[:, :1, :1, :1]).all()
 
 
 def test_nothing_given_or_nothing_generated_starts_from_zero():
