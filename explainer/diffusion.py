@@ -130,6 +130,28 @@ def noised(schedule: Schedule, x0, t, generator) -> torch.Tensor:
     return add_noise(schedule, x0, torch.randn(x0.shape, generator=generator).to(x0.device), t)
 
 
+def frame_noise(shape, generator, shared: float = 0.0, clips=None) -> torch.Tensor:
+    """Unit Gaussian noise for clips (B, T, ...), drawn on the CPU. With `shared` > 0, the frames of each clip
+    (of the clips `clips` (B,) bool, else all) have that share of the variance in common (mixed noise, as in
+    PYoCo, Ge et al. 2023): a frame's noise is sqrt(shared) times the clip's common draw plus sqrt(1 - shared)
+    times its own. Each frame's noise is still unit Gaussian; frames just look alike, so a sampler that
+    starts from it paints alike frames alike instead of each with its own texture."""
+    own = torch.randn(shape, generator=generator)
+    if not shared:
+        return own
+    common = torch.randn((shape[0], 1, *shape[2:]), generator=generator)
+    mixed = shared**0.5 * common + (1 - shared) ** 0.5 * own
+    if clips is None:
+        return mixed
+    return torch.where(torch.as_tensor(clips).reshape(-1, *(1,) * (len(shape) - 1)), mixed, own)
+
+
+def shared_noise(model) -> float:
+    """The share of noise a model's generated frames have in common when frames are given: its config's
+    `shared_noise` (0, every frame its own noise, for a model without one)."""
+    return getattr(getattr(model, "config", None), "shared_noise", 0.0)
+
+
 def diffusion_loss(model, schedule: Schedule, x0, generator, *, high_noise_bias: float = 0.0):
     """Noise clean clips to random t, ask the model for x0, score the guess by mean squared error.
     x0 (B, T, H, W, C): clips of one shape, so the plain mean is also the mean of each clip's error."""
@@ -139,15 +161,17 @@ def diffusion_loss(model, schedule: Schedule, x0, generator, *, high_noise_bias:
 
 
 def given_diffusion_loss(model, schedule: Schedule, x0, generator, *, given: list[tuple[int, ...]], pt: int,
-                         high_noise_bias: float = 0.0):
+                         high_noise_bias: float = 0.0, shared: float = 0.0):
     """The objective with frames given: clip b's time slices `given[b]` (rows of pt frames; () for none)
     stay clean in x_t and reach the model at t = 0 (a timestep per time slice, (B, gt)), the rest are noised
-    to the clip's t (at least 1 in a clip with given slices, as t = 0 is what marks them); the loss is the
-    mean squared error over the generated frames only, so nothing is learned from copying what was given."""
+    to the clip's t (at least 1 in a clip with given slices, as t = 0 is what marks them), their frames
+    sharing `shared` of the noise (`frame_noise`); the loss is the mean squared error over the generated
+    frames only, so nothing is learned from copying what was given."""
     batch, frames = x0.shape[:2]
     t = sample_timesteps(batch, schedule.steps, generator, high_noise_bias)  # (B,) on the CPU
-    t = torch.where(torch.tensor([bool(slices) for slices in given]), t.clamp(min=1), t)  # t = 0 marks given slices
-    x_t = noised(schedule, x0, t, generator)
+    has_given = torch.tensor([bool(slices) for slices in given])  # (B,)
+    t = torch.where(has_given, t.clamp(min=1), t)  # t = 0 marks given slices
+    x_t = add_noise(schedule, x0, frame_noise(x0.shape, generator, shared, has_given).to(x0.device), t)
     slice_of_frame = torch.arange(frames) // pt  # (T,)
     per_slice = t[:, None].repeat(1, -(-frames // pt))  # (B, gt)
     kept = torch.zeros(batch, frames, dtype=torch.bool)  # (B, T): the given frames
@@ -280,11 +304,17 @@ def begin(model, schedule: Schedule, start: Start, *, steps: int, generator):
     its clip noised to the first kept timestep (SDEdit). -> (timesteps, x_T)."""
     device = device_of(model, start.clip)
     timesteps = leading_timesteps(schedule, steps)
-    noise = torch.randn(start.shape, generator=generator).to(device)
+    noise = step_noise(model, start, generator).to(device)
     if start.clip is None:
         return timesteps, (noise if start.given is None else start.given.put_back(noise))
     timesteps = timesteps[start_index(len(timesteps), start.strength):]
     return timesteps, add_noise(schedule, start.clip.to(device), noise, timesteps[0])
+
+
+def step_noise(model, start: Start, generator) -> torch.Tensor:
+    """Fresh noise of the start's shape: with frames given, the generated frames share the model's share of
+    it (`shared_noise`), as in its training; otherwise every frame draws its own."""
+    return frame_noise(start.shape, generator, shared_noise(model) if start.given is not None else 0.0)
 
 
 def predict(model: Model, x_t, t: int, alpha_bar, *, predicts: str, clamp_x0: bool, given: Given | None = None):
@@ -327,7 +357,7 @@ def ddim(model: Model, schedule: Schedule, start: Start, *, steps: int = 50, eta
             sigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev)).sqrt()
             x_next = alpha_bar_prev.sqrt() * x0 + (1 - alpha_bar_prev - sigma**2).sqrt() * eps
             if eta > 0:
-                x_next = x_next + sigma * torch.randn(x.shape, generator=generator).to(x)
+                x_next = x_next + sigma * step_noise(model, start, generator).to(x)
             x_next = keep_given(x_next, start.given)
         yield Step(index, len(timesteps), t, x, x0, x_next)
         x = x_next
@@ -351,7 +381,7 @@ def ddpm(model: Model, schedule: Schedule, start: Start, *, steps: int | None = 
             x_next = mean
             if t - ratio >= 0:
                 variance = ((1 - alpha_bar_prev) / (1 - alpha_bar) * beta).clamp(min=1e-20)
-                x_next = mean + variance.sqrt() * torch.randn(x.shape, generator=generator).to(x)
+                x_next = mean + variance.sqrt() * step_noise(model, start, generator).to(x)
             x_next = keep_given(x_next, start.given)
         yield Step(index, len(timesteps), t, x, x0, x_next)
         x = x_next

@@ -351,6 +351,9 @@ class DiTConfig:
     # with frames given, the network paints each generated frame's change from its nearest given frame
     # (`from_given`) rather than the whole frame (False when a card does not say)
     from_given: bool = False
+    # with frames given, the share of the noise's variance the generated frames have in common, in training
+    # and in sampling (`diffusion.frame_noise`; 0, every frame its own, when a card does not say)
+    shared_noise: float = 0.0
 
     def __post_init__(self):
         self.patch = as_triple(self.patch)  # JSON hands back a list
@@ -554,17 +557,17 @@ def count_params(model: nn.Module) -> int:
 
 def dit_tiny() -> DiTConfig:
     """For tests: about 0.26 M parameters."""
-    return DiTConfig(depth=2, width=64, heads=2, margin=2, from_given=True)
+    return DiTConfig(depth=2, width=64, heads=2, margin=2, from_given=True, shared_noise=0.75)
 
 
 def dit_default() -> DiTConfig:
     """For the app (the shipped prior): about 3.1 M parameters."""
-    return DiTConfig(depth=4, width=192, heads=3, margin=2, from_given=True)
+    return DiTConfig(depth=4, width=192, heads=3, margin=2, from_given=True, shared_noise=0.75)
 
 
 def dit_large() -> DiTConfig:
     """More capacity: about 7.7 M parameters."""
-    return DiTConfig(depth=6, width=256, heads=4, margin=2, from_given=True)
+    return DiTConfig(depth=6, width=256, heads=4, margin=2, from_given=True, shared_noise=0.75)
 
 
 CONFIGS = {"tiny": dit_tiny, "default": dit_default, "large": dit_large}

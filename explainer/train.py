@@ -33,7 +33,15 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from .device import compute_dtype, cpu_generator, pick_device, seed_everything, synchronize
-from .diffusion import SCHEDULES, Schedule, diffusion_loss, get_schedule, given_diffusion_loss, packed_diffusion_loss
+from .diffusion import (
+    SCHEDULES,
+    Schedule,
+    diffusion_loss,
+    get_schedule,
+    given_diffusion_loss,
+    packed_diffusion_loss,
+    shared_noise,
+)
 from .dit import CONFIGS, DiT, build_dit, get_config
 from .errors import ExplainerError
 from .fit import gradient_step
@@ -268,8 +276,11 @@ def starting_model(settings: TrainSettings, device) -> tuple[DiT, dict | None]:
         margin = get_config(settings.config).margin
         if model.config.margin < margin:  # weights from before overlapping tiles gain them, outputs unchanged
             model = widen_tiles(model, margin)
-        if get_config(settings.config).from_given:  # no new weights: only the output with frames given changes
+        wanted = get_config(settings.config)
+        if wanted.from_given:  # no new weights: only the output with frames given changes
             model.config = replace(model.config, from_given=True)
+        if wanted.shared_noise and not model.config.shared_noise:  # no new weights: the noise it learns to read
+            model.config = replace(model.config, shared_noise=wanted.shared_noise)
         model.train().requires_grad_(True)
     else:
         model, started_from = build_dit(settings.config, seed=settings.seed, device=device), None
@@ -339,9 +350,11 @@ def batches_of(stream, settings: TrainSettings, device, patch):
         yield clips, sum(tokens_of(clip.shape, patch) for clip in clips)
 
 
-def training_loss(settings: TrainSettings, trained, schedule: Schedule, clips, generator) -> torch.Tensor:
+def training_loss(settings: TrainSettings, trained, schedule: Schedule, clips, generator,
+                  shared: float = 0.0) -> torch.Tensor:
     """One step's loss on freshly mirrored and reversed clips: a batch of one shape, or (--pack) each clip
-    on its own, then all through the model as one sequence."""
+    on its own, then all through the model as one sequence. With frames given, the generated frames share
+    `shared` of their noise (the model's `shared_noise`)."""
     if settings.pack:
         return packed_diffusion_loss(trained, schedule, [augment(clip, generator) for clip in clips], generator,
                                      high_noise_bias=settings.noise_bias)
@@ -350,7 +363,7 @@ def training_loss(settings: TrainSettings, trained, schedule: Schedule, clips, g
         time_slices = -(-clips.shape[1] // pt)
         given = [random_given(time_slices, settings.given_share, generator) for _ in range(clips.shape[0])]
         return given_diffusion_loss(trained, schedule, clips, generator, given=given, pt=pt,
-                                    high_noise_bias=settings.noise_bias)
+                                    high_noise_bias=settings.noise_bias, shared=shared)
     return diffusion_loss(trained, schedule, augment(clips, generator), generator,
                           high_noise_bias=settings.noise_bias)
 
@@ -360,7 +373,7 @@ def optimizer_step(run: Run, trained, clips, generator):
     settings = run.settings
     for group in run.optimizer.param_groups:
         group["lr"] = learning_rate(settings, run.step, run.time_fraction())
-    loss = training_loss(settings, trained, run.schedule, clips, generator)
+    loss = training_loss(settings, trained, run.schedule, clips, generator, shared_noise(run.model))
     gradient_step(run.optimizer, loss, run.model.parameters())
     update_ema(run.ema, run.model, settings.ema if run.step >= settings.warmup else 0.0)
     run.step += 1
