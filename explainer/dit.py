@@ -18,7 +18,9 @@ models and short fits the explainer runs, x0-prediction learns far faster. The s
 slice, the given ones at t = 0), each generated frame starts from the nearest given frame (`from_given`):
 the network sees that frame's x_t less the start's share in it (the change from the start, noised) and
 paints the change, which is added back. A scene that holds still needs nothing painted, and what the
-network learns is the motion.
+network learns is the motion. The generated frames also share most of their noise (`shared_noise`, drawn
+by `explainer.diffusion.frame_noise`), in training and in sampling, so the detail painted from it is
+alike from frame to frame instead of each frame's own.
 """
 from __future__ import annotations
 

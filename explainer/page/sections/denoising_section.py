@@ -205,7 +205,8 @@ def build(page: Page, number: int) -> None:
                  "pure noise while looking at them, as Sora animates a photo or extends a video; the given "
                  "frames are marked in every strip. Each generated frame starts from the nearest given frame "
                  "(between two, from their crossfade) and the DiT paints only the change, so a scene that "
-                 "holds still needs nothing painted. " + show_run.first_run_note()):
+                 "holds still needs nothing painted; the generated frames share most of their noise, so "
+                 "what is painted from it stays alike from frame to frame. " + show_run.first_run_note()):
         page.add(api_clip=gr.File(visible=False, file_types=CLIP_TYPES, type="filepath",
                                   label="clip file (API calls only)"))
         with gr.Row(equal_height=False):
