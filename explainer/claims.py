@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from .clip import WindowSettings, load_clip
-from .diffusion import Given, Schedule, Start, ddim, device_of, generate, leading_timesteps, schedule_of, start_index
+from .diffusion import Given, Schedule, Start, ddim, device_of, generate, sampling_timesteps, schedule_of, start_index
 from .dit import DiT
 from .errors import ExplainerError
 from .fit import FIT_SIDE, FitResult, fit_on_thread, regenerate
@@ -332,7 +332,7 @@ def claim_steps(frames_uint8: np.ndarray, model: DiT, *, seconds: float = 30.0, 
     made = {name: regenerate(fit.model, shape, steps=sampling_steps, seed=seed, schedule=schedule)
             for name, fit in (("native", native), ("cropped", cropped))}
     yield 0.83, "Both flicker copies denoise the clip noised part-way, with the same noise"
-    t = leading_timesteps(schedule, sampling_steps)[start_index(sampling_steps, strength)]
+    t = sampling_timesteps(schedule, sampling_steps)[start_index(sampling_steps, strength)]
     for name, fit in (("spacetime", native), ("frames_apart", apart)):
         made[name] = generate(fit.model, schedule, Start.noised_clip(x0[None], strength), steps=sampling_steps,
                               seed=seed, clamp_x0=True)[0].clamp(-1, 1).cpu()

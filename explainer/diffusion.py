@@ -211,20 +211,27 @@ class Step:
     x_next: torch.Tensor
 
 
-def leading_timesteps(schedule: Schedule, steps: int) -> list[int]:
-    """`steps` evenly spaced timesteps counting down, starting at 0 ("leading" spacing):
-    50 of 1000 gives 980, 960, ..., 0."""
+def sampling_timesteps(schedule: Schedule, steps: int) -> list[int]:
+    """`steps` evenly spaced timesteps counting down from the last one ("trailing" spacing, as Lin et al.,
+    WACV 2024, advise): 50 of 1000 gives 999, 979, ..., 19, and the sampler steps from the last of them to
+    the clean clip. The first call sees pure noise, and the last still sees a little. A DiT this small
+    guesses x0 through a bottleneck (a token holds fewer numbers than its patch has pixels), so a call at
+    t = 0 paints a nearly clean clip over worse than it came in: ending every run with one (the "leading"
+    spacing, 980, ..., 0) took 0.4-1.9 dB off the finished clip in that last step alone."""
     if not 1 <= steps <= schedule.steps:
         raise ValueError(f"steps must be in 1..{schedule.steps}, got {steps}")
-    ratio = schedule.steps // steps
-    return [i * ratio for i in reversed(range(steps))]
+    return [round(schedule.steps - i * schedule.steps / steps) - 1 for i in range(steps)]
 
 
-def step_alpha_bars(schedule: Schedule, t: int, steps: int, like: torch.Tensor):
-    """alpha-bar at timestep t and at the timestep a `steps`-step sampler lands on next (t - T/steps),
-    each shaped to broadcast over `like`."""
-    ratio = schedule.steps // steps
-    return per_sample(schedule.alpha_bar(t), like), per_sample(schedule.alpha_bar(t - ratio), like)
+def next_timestep(timesteps: list[int], index: int) -> int:
+    """The timestep a sampler lands on after timesteps[index]: the next one, or -1 (the clean clip)."""
+    return timesteps[index + 1] if index + 1 < len(timesteps) else -1
+
+
+def step_alpha_bars(schedule: Schedule, t: int, t_next: int, like: torch.Tensor):
+    """alpha-bar at timestep t and at the timestep the sampler lands on next, each shaped to broadcast
+    over `like`."""
+    return per_sample(schedule.alpha_bar(t), like), per_sample(schedule.alpha_bar(t_next), like)
 
 
 def start_index(steps: int, strength: float) -> int:
@@ -303,7 +310,7 @@ def begin(model, schedule: Schedule, start: Start, *, steps: int, generator):
     """What every sampler starts from: the timesteps to visit and x_T, pure noise of the start's shape or
     its clip noised to the first kept timestep (SDEdit). -> (timesteps, x_T)."""
     device = device_of(model, start.clip)
-    timesteps = leading_timesteps(schedule, steps)
+    timesteps = sampling_timesteps(schedule, steps)
     noise = step_noise(model, start, generator).to(device)
     if start.clip is None:
         return timesteps, (noise if start.given is None else start.given.put_back(noise))
@@ -351,7 +358,7 @@ def ddim(model: Model, schedule: Schedule, start: Start, *, steps: int = 50, eta
     timesteps, x = begin(model, schedule, start, steps=steps, generator=generator)
     for index, t in enumerate(timesteps):
         with torch.inference_mode():
-            alpha_bar, alpha_bar_prev = step_alpha_bars(schedule, t, steps, x)
+            alpha_bar, alpha_bar_prev = step_alpha_bars(schedule, t, next_timestep(timesteps, index), x)
             x0, eps = predict(model, x, t, alpha_bar, predicts=predicts, clamp_x0=clamp_x0, given=start.given)
             # sigma_t: eta scales the variance of DDPM's posterior q(x_{t-1} | x_t, x_0)
             sigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev)).sqrt()
@@ -370,16 +377,16 @@ def ddpm(model: Model, schedule: Schedule, start: Start, *, steps: int | None = 
     steps = steps or schedule.steps
     generator = noise_source(seed)
     timesteps, x = begin(model, schedule, start, steps=steps, generator=generator)
-    ratio = schedule.steps // steps
     for index, t in enumerate(timesteps):
         with torch.inference_mode():
-            alpha_bar, alpha_bar_prev = step_alpha_bars(schedule, t, steps, x)
+            t_next = next_timestep(timesteps, index)
+            alpha_bar, alpha_bar_prev = step_alpha_bars(schedule, t, t_next, x)
             x0, _ = predict(model, x, t, alpha_bar, predicts=predicts, clamp_x0=clamp_x0, given=start.given)
             beta = 1 - alpha_bar / alpha_bar_prev  # the beta of this (possibly skipping) step
             # posterior mean: a blend of the clean-clip guess and the current sample
             mean = (alpha_bar_prev.sqrt() * beta * x0 + (1 - beta).sqrt() * (1 - alpha_bar_prev) * x) / (1 - alpha_bar)
             x_next = mean
-            if t - ratio >= 0:
+            if t_next >= 0:
                 variance = ((1 - alpha_bar_prev) / (1 - alpha_bar) * beta).clamp(min=1e-20)
                 x_next = mean + variance.sqrt() * step_noise(model, start, generator).to(x)
             x_next = keep_given(x_next, start.given)

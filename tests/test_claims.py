@@ -180,7 +180,7 @@ def test_a_step_budget_gives_the_same_numbers_for_the_same_seed_and_progress_ris
                           "one_after_another"}
     assert all(reel.shape == frames.shape and reel.dtype == np.uint8 for reel in reels.values())
     assert first["crop"]["box"] == {"top": 0, "left": 8, "height": 16, "width": 16}
-    assert first["frames"]["t"] == 400  # strength 0.5 of 10 DDIM steps
+    assert first["frames"]["t"] == 499  # strength 0.5 of 10 DDIM steps (999, 899, ..., 99: the sixth)
 
 
 # --- the next patch -----------------------------------------------------------------------------------
@@ -214,7 +214,7 @@ def test_one_after_another_sees_only_the_slices_before_the_one_it_makes(monkeypa
     calls = record_sequences(monkeypatch)
     _, (summary, _) = finish(next_patch_steps(model, x0, steps=3, seed=4))
     together, apart = calls[:3], calls[3:]
-    steps = [666, 333, 1]  # 3 DDIM steps of 1000: the last, at t = 0, runs generated slices at t = 1
+    steps = [999, 666, 332]  # 3 DDIM steps of 1000, trailing: from pure noise down to a third of the way
     # all at once: every slice in every call, the first given at t = 0, the rest at the step's t
     assert together == [(8, [0, t, t, t]) for t in steps]
     # one after another: slice k (1..3) in a sequence of slices 0..k alone, the later ones absent, the ones

@@ -14,7 +14,7 @@ except ImportError as error:  # the rest of the suite runs without it
 needs_diffusers = pytest.mark.skipif(DDIMScheduler is None, reason=globals().get("MISSING", ""))
 
 ORACLE = dict(num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02, clip_sample=False,
-              timestep_spacing="leading", prediction_type="epsilon")
+              timestep_spacing="trailing", prediction_type="epsilon")
 SHAPE = (2, 2, 8, 8, 3)  # a batch of two small clips (B, T, H, W, C)
 NOISE = diffusion.Start.noise(SHAPE)  # a run from pure noise of that shape
 
@@ -96,7 +96,7 @@ def test_a_model_that_knows_the_clip_lands_on_it(sampler):
 
 def test_every_step_reports_t_x_t_and_x0_hat():
     steps = list(diffusion.ddim(fixed_eps, diffusion.get_schedule("linear"), NOISE, steps=10, predicts="eps"))
-    assert [s.t for s in steps] == list(range(900, -1, -100))
+    assert [s.t for s in steps] == list(range(999, 0, -100))  # trailing: from pure noise, 100 apart
     assert [s.index for s in steps] == list(range(10)) and {s.total for s in steps} == {10}
     for previous, step in zip(steps, steps[1:]):
         assert step.x_t is previous.x_next
@@ -121,9 +121,9 @@ def test_sdedit_strength_picks_the_starting_timestep():
     schedule = diffusion.get_schedule("linear")
     clip = a_clip()
     steps = list(diffusion.ddim(lambda x, t: clip, schedule, diffusion.Start.noised_clip(clip, 0.3), steps=50))
-    assert len(steps) == 15 and steps[0].t == 280
+    assert len(steps) == 15 and steps[0].t == 299
     noise = torch.randn(SHAPE, generator=torch.Generator().manual_seed(0))  # the sampler's default seed
-    assert torch.allclose(steps[0].x_t, diffusion.add_noise(schedule, clip, noise, 280))
+    assert torch.allclose(steps[0].x_t, diffusion.add_noise(schedule, clip, noise, 299))
     assert diffusion.start_index(50, 1.0) == 0 and diffusion.start_index(50, 0.001) == 49
     with pytest.raises(ValueError):
         diffusion.start_index(50, 0.0)
