@@ -245,7 +245,7 @@ def test_denoise_returns_a_playable_video_and_the_same_seed_gives_the_same_run(c
     again = denoised(client.predict(clip, "ddim", 8, 3, "noise", 0.6, api_name="/denoise"))
     other = denoised(client.predict(clip, "ddim", 8, 4, "noise", 0.6, api_name="/denoise"))
     summary = first["summary"]
-    assert summary["model_calls"] == 8 and summary["timesteps"][0] == 875 and summary["tokens"] == 1152
+    assert summary["model_calls"] == 8 and summary["timesteps"][0] == 999 and summary["tokens"] == 1152
     assert steps_of(first["trajectory"]) == steps_of(again["trajectory"])  # every x_t and x̂0, pixel for pixel
     assert summary["x0_hat_psnr_db"] == again["summary"]["x0_hat_psnr_db"]
     assert summary["x0_hat_psnr_db"] != other["summary"]["x0_hat_psnr_db"]
@@ -303,7 +303,7 @@ def test_denoise_streams_its_steps_through_the_api(client, long_720p_clip):
 def test_sdedit_starts_from_the_clip_and_keeps_it(client):
     clip = gradio_client.handle_file(page.sample_file("wide"))
     kept = denoised(client.predict(clip, "ddpm", 20, 0, "clip", 0.3, api_name="/denoise"))["summary"]
-    assert kept["start"] == "clip" and kept["timesteps"][0] == 250 and kept["model_calls"] == 6
+    assert kept["start"] == "clip" and kept["timesteps"][0] == 299 and kept["model_calls"] == 6
     assert kept["x0_hat_psnr_db"][-1] > 18  # the clip, lightly noised and cleaned, is still the clip
     assert "your clip, strength 0.3" in denoised(client.predict(clip, "ddim", 10, 0, "clip", 0.3,
                                                                 api_name="/denoise"))["chips"]

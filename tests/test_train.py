@@ -293,7 +293,7 @@ def test_weights_trained_with_cosine_are_sampled_with_cosine(tmp_path):
     calls = []
     recording(model, calls)
     list(denoise_steps(model, clip, RunSettings(steps=5)))  # what the page and `denoise` run
-    assert [t for _, t, _ in calls] == [800, 600, 400, 200, 0] and schedules_walked(calls) == ["cosine"]
+    assert [t for _, t, _ in calls] == [999, 799, 599, 399, 199] and schedules_walked(calls) == ["cosine"]
     assert any(output.abs().max() > 1e-3 for _, _, output in calls)  # the x̂0 term took part
     calls.clear()
     list(denoise_steps(model, clip, RunSettings(steps=5, start="clip", strength=0.6)))
