@@ -11,6 +11,7 @@ from explainer.cli import main
 from explainer.diffusion import Given, Start, ddim, ddpm, frame_noise, get_schedule, given_diffusion_loss
 from explainer.dit import build_dit, from_given, get_config
 from explainer.errors import ExplainerError
+from explainer.evaluate import frame_correlation as correlation_of_frames
 from explainer.given import GIVEN, animate_still, given_slices, slice_frames
 from explainer.given_scores import copy_of_given
 from explainer.train import TrainSettings, train
@@ -117,17 +118,13 @@ def test_weights_from_before_the_copy_start_load_as_they_were_and_train_into_it(
     assert config["from_given"] is True and config["shared_noise"] == get_config("tiny").shared_noise > 0
 
 
-def frame_correlation(noise):
-    """The mean correlation between two different frames of each clip's noise (B, T, ...) -> (B,)."""
-    flat = noise.flatten(2)  # (B, T, pixels)
-    flat = (flat - flat.mean(-1, keepdim=True)) / flat.std(-1, keepdim=True)
-    corr = flat @ flat.transpose(1, 2) / flat.shape[-1]  # (B, T, T)
-    frames = flat.shape[1]
-    return (corr.sum((1, 2)) - corr.diagonal(dim1=1, dim2=2).sum(-1)) / (frames * (frames - 1))
+def frame_correlation(noise) -> torch.Tensor:
+    """`evaluate.frame_correlation` (consecutive frames' luminance) of each clip's noise (B, T, ...) -> (B,)."""
+    return torch.tensor([correlation_of_frames(clip.numpy()) for clip in noise], dtype=torch.float32)
 
 
 def test_mixed_noise_shares_its_share_across_frames_and_keeps_each_frame_unit_gaussian():
-    noise = frame_noise((2, 6, 32, 32, 3), torch.Generator().manual_seed(0), 0.75, clips=torch.tensor([True, False]))
+    noise = frame_noise((2, 6, 64, 64, 3), torch.Generator().manual_seed(0), 0.75, clips=torch.tensor([True, False]))
     assert torch.allclose(noise.flatten(1).std(1), torch.ones(2), atol=0.03)
     assert torch.allclose(frame_correlation(noise), torch.tensor([0.75, 0.0]), atol=0.03)
     own = frame_noise((2, 6, 4, 4, 3), torch.Generator().manual_seed(1))
@@ -135,13 +132,13 @@ def test_mixed_noise_shares_its_share_across_frames_and_keeps_each_frame_unit_ga
 
 
 def test_generated_frames_share_noise_in_training_and_in_sampling_only_with_frames_given():
-    clips = torch.zeros(2, 8, 32, 32, 3)  # x_t is then the noise alone, scaled
+    clips = torch.zeros(2, 8, 64, 64, 3)  # x_t is then the noise alone, scaled
     seen = []
     given_diffusion_loss(lambda x_t, t: seen.append(x_t) or x_t, get_schedule(), clips,
                          torch.Generator().manual_seed(0), given=[(0,), ()], pt=2, shared=0.75)
     assert frame_correlation(seen[0][:1, 2:])[0] > 0.7 and abs(frame_correlation(seen[0][1:])[0]) < 0.03
     model = trained_looking(build_dit("tiny"))
-    clip = torch.zeros(1, 8, 32, 32, 3)
+    clip = torch.zeros(1, 8, 64, 64, 3)
     given = Given(clip, (0, 1), (0,), 4)
     first = next(ddim(model, get_schedule(), Start.noise(clip.shape, given), steps=2, seed=0)).x_t
     assert frame_correlation(first[:, 2:])[0] > 0.7
