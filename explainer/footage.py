@@ -5,8 +5,9 @@ Each batch is clips of one random shape (wide, tall, square, or a one-frame imag
   played backwards, sometimes mirrored, colours mildly jittered;
 - a photograph filmed by a synthetic camera: a smooth pan, zoom and turn across it, sometimes with a
   second layer (a soft-edged piece of the photo) sliding over it at another speed, for parallax; the
-  camera moves at full pace, slowly, or not at all (a tripod shot where at most one piece drifts a little
-  and the sensor's noise flickers), so that still scenes are in the mix as they are in real footage;
+  camera moves at full pace, slowly, or not at all (a tripod shot: the sensor's noise flickers and one
+  piece moves over the still scene, gliding across or swinging to and fro, from a crawl to a brisk move),
+  so that still scenes with something moving in them are in the mix as they are in real footage;
 - a procedural scene (explainer.scenes), so the made-up motions stay in the mix.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .pixels import to_unit
 from .scenes import make_clip, random_clip_shape
 
 MIX = {"shot": 0.5, "photo": 0.35, "scene": 0.15}  # where a clip comes from
-CAMERA = {"moving": 0.45, "slow": 0.2, "still": 0.35}  # how a photo is filmed
+CAMERA = {"moving": 0.4, "slow": 0.2, "still": 0.4}  # how a photo is filmed
 PACE = {"moving": (1.0, 1.0), "slow": (0.05, 0.25), "still": (0.0, 0.0)}  # the share of a full move, a range
 
 
@@ -95,9 +96,10 @@ def _camera_path(rng: np.random.Generator, frames: int, photo_h: int, photo_w: i
 
 def film_photo(rng: np.random.Generator, photo: np.ndarray, frames: int, height: int, width: int,
                camera: str | None = None) -> np.ndarray:
-    """A clip of a photograph through a synthetic camera (`camera`, one of CAMERA; drawn when None);
-    half the time with a second layer of parallax: a soft-edged piece of the photo gliding over the rest
-    at its own pace. A still camera gets the noise of a real sensor, frame by frame."""
+    """A clip of a photograph through a synthetic camera (`camera`, one of CAMERA; drawn when None).
+    A moving or slow camera has, half the time, a second layer of parallax: a soft-edged piece of the
+    photo gliding over the rest at its own pace. A still camera watches one piece move over the still
+    scene (`_moving_piece`) and gets the noise of a real sensor, frame by frame."""
     if camera is None:
         camera = draw(rng, CAMERA)
     pace = rng.uniform(*PACE[camera])
@@ -107,11 +109,11 @@ def film_photo(rng: np.random.Generator, photo: np.ndarray, frames: int, height:
                      for m in maps])
     if frames == 1:
         return clip
-    clip = _parallax(rng, clip, layer_pace=max(pace, rng.uniform(0.03, 0.15)))
-    if camera == "still":
-        noise = rng.normal(0, rng.uniform(0, 1.5), clip.shape)
-        clip = np.clip(clip + noise, 0, 255).round().astype(np.uint8)
-    return clip
+    if camera != "still":
+        return _parallax(rng, clip, layer_pace=max(pace, rng.uniform(0.03, 0.15)))
+    clip = _moving_piece(rng, clip)
+    noise = rng.normal(0, rng.uniform(0, 1.5), clip.shape)
+    return np.clip(clip + noise, 0, 255).round().astype(np.uint8)
 
 
 def _parallax(rng: np.random.Generator, clip: np.ndarray, layer_pace: float) -> np.ndarray:
@@ -131,6 +133,31 @@ def _parallax(rng: np.random.Generator, clip: np.ndarray, layer_pace: float) -> 
             moved = cv2.warpAffine(layer, move, (width, height), borderMode=cv2.BORDER_REFLECT)
             mask = cv2.warpAffine(alpha, move, (width, height))[..., None]
             clip[n] = np.clip(clip[n] * (1 - mask) + moved * mask, 0, 255).astype(np.uint8)
+    return clip
+
+
+def _moving_piece(rng: np.random.Generator, clip: np.ndarray) -> np.ndarray:
+    """Something moving in a still scene: a piece of the first frame (an ellipse with a soft rim, up to
+    about a quarter of the frame) moving over the clip, gliding across it or swinging to and fro (a third
+    of a swing up to two swings in the clip), from a crawl to a brisk move; the rest stays put."""
+    frames, height, width, _ = clip.shape
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    cx, cy = rng.uniform(0.2, 0.8) * width, rng.uniform(0.2, 0.8) * height
+    rx, ry = rng.uniform(0.08, 0.25) * width, rng.uniform(0.08, 0.25) * height
+    alpha = np.clip((1.2 - np.hypot((xs - cx) / rx, (ys - cy) / ry)) * 4, 0, 1)[..., None]  # rim 0.25 wide
+    reach = rng.uniform(-1, 1, 2) * (width, height) * rng.uniform(0.03, 0.35)  # the farthest it goes
+    along = np.linspace(0, 1, frames)
+    if rng.random() < 0.5:
+        path = along  # glides from where it was to `reach`
+    else:
+        path = np.sin(2 * np.pi * rng.uniform(0.15, 1.0) * along + rng.uniform(0, 2 * np.pi))
+        path = path - path[0]  # swings, like a pendulum, from where it was
+    layer = clip[0].astype(np.float32)
+    for n, share in enumerate(path):
+        move = np.float32([[1, 0, reach[0] * share], [0, 1, reach[1] * share]])
+        moved = cv2.warpAffine(layer, move, (width, height), borderMode=cv2.BORDER_REFLECT)
+        mask = cv2.warpAffine(alpha, move, (width, height))[..., None]
+        clip[n] = np.clip(clip[n] * (1 - mask) + moved * mask, 0, 255).astype(np.uint8)
     return clip
 
 
