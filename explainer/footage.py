@@ -202,5 +202,6 @@ def describe(footage: Footage) -> dict:
             "mix": dict(MIX), "shot_frames": int(sum(len(s) for s in footage.shots)),
             "camera": dict(CAMERA),
             "note": "crops of every aspect, strides 1-3, reversed, mirrored, colour jitter; photos through "
-                    "synthetic pan/zoom/turn with a parallax layer, the camera moving, slow or still; "
+                    "synthetic pan/zoom/turn with a parallax layer, the camera moving, slow or still (a tripod "
+                    "shot with one piece gliding or swinging over the still scene); "
                     "procedural scenes"}
