@@ -393,6 +393,40 @@ def test_denoising_pictures_never_go_blank_on_a_slow_device(reel_tab):
     assert not tab.errors
 
 
+def test_a_redrawn_player_keeps_its_pictures_on_show(reel_tab):
+    """The page may draw the player's box afresh mid-run. The player moves into the new box with its
+    pictures: the next step to arrive finds both of lane 0's pictures on show, the same run going on."""
+    tab = reel_tab
+    start_denoising(tab, start="noise")
+    tab.wait_for_function("() => Number(document.querySelector('#denoising [data-steps]').dataset.steps) >= 2",
+                          timeout=TIMEOUT_MS)
+    found = tab.evaluate("""() => new Promise((resolve) => {
+        const root = document.querySelector('#denoising [data-steps]');
+        const steps = Number(root.dataset.steps), runs = root.dataset.runs;
+        const seen = () => ({runs, done: root.dataset.done, runsNow: root.dataset.runs,
+            pictures: [...root.querySelectorAll('.fr-dn-strip img[data-lane="0"]')].map(img => ({
+                step: img.dataset.step || null, src: Boolean(img.getAttribute('src'))}))});
+        const box = root.querySelector('.fr-denoise');
+        box.replaceWith(box.cloneNode(false));  // what a redraw leaves: an empty box
+        // read as soon as the next step is taken in, before any picture could be decoded afresh
+        new MutationObserver((_, observer) => {
+            if (Number(root.dataset.steps) <= steps) return;
+            observer.disconnect();
+            resolve(seen());
+        }).observe(root, {attributes: true, attributeFilter: ['data-steps']});
+        setTimeout(() => resolve({...seen(), timedOut: true}), 30000);
+    })""")
+    assert not found.get("timedOut") and found["done"] == "0", found
+    assert found["runsNow"] == found["runs"], found  # the same run, not a new one
+    assert len(found["pictures"]) == 2, found
+    assert all(picture["step"] is not None and picture["src"] for picture in found["pictures"]), found
+    assert_in_step(tab)
+    wait_done(tab)
+    end = assert_in_step(tab)
+    assert end["steps"] == end["total"]
+    assert not tab.errors
+
+
 def test_pressing_denoise_again_stops_the_older_run(reel_tab):
     tab = reel_tab
     start_denoising(tab, start="noise")

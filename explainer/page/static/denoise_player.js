@@ -276,6 +276,7 @@ function take(text) {
     ui = build();
     element.dataset.runs = String(Number(element.dataset.runs || 0) + 1);
     element.dataset.done = '0';
+    element.dataset.step = '-1';  // nothing of this run on show yet
     const {frames, height, width, columns, gap, given, compared} = head;  // the reel's layout, for a reader
     element.dataset.head = JSON.stringify({frames, height, width, columns, gap, given: given || [], compared});
   }
@@ -300,11 +301,21 @@ function take(text) {
   else if (run.done) ui.title.textContent = titleOf(run.lanes[0][shownAt] || run.lanes[0][0]);
 }
 
+// The page redrew the component, and the player's box is a new, empty one: the player moves into it,
+// pictures and all, so what was on show stays on show; with no box to move into, the next value builds
+// the player afresh.
+function rehouse() {
+  const root = box();
+  if (!root) { ui = null; run = null; return; }
+  root.replaceChildren(...ui.root.childNodes);
+  ui.root = root;
+}
+
 function update() {
   const text = props.value || '';
   if (!text) { run = null; const root = box(); if (root) root.replaceChildren(); return; }
   try {
-    if (ui && !ui.root.isConnected) { ui = null; run = null; }  // the page redrew the component
+    if (ui && !ui.root.isConnected) rehouse();  // the page redrew the component
     take(text);
   } catch (error) {
     console.error('the denoising run could not be drawn:', error);
