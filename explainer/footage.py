@@ -20,8 +20,8 @@ from .data import Footage
 from .pixels import to_unit
 from .scenes import make_clip, random_clip_shape
 
-MIX = {"shot": 0.5, "photo": 0.35, "scene": 0.15}  # where a clip comes from
-CAMERA = {"moving": 0.4, "slow": 0.2, "still": 0.4}  # how a photo is filmed
+MIX = {"shot": 0.45, "photo": 0.4, "scene": 0.15}  # where a clip comes from
+CAMERA = {"moving": 0.3, "slow": 0.2, "still": 0.5}  # how a photo is filmed
 PACE = {"moving": (1.0, 1.0), "slow": (0.05, 0.25), "still": (0.0, 0.0)}  # the share of a full move, a range
 
 
