@@ -126,14 +126,20 @@ def _parallax(rng: np.random.Generator, clip: np.ndarray, layer_pace: float) -> 
         rx, ry = rng.uniform(0.15, 0.35) * width, rng.uniform(0.15, 0.35) * height
         alpha = np.clip(1.5 - np.hypot((xs - cx) / rx, (ys - cy) / ry), 0, 1)[..., None]  # soft ellipse
         drift = rng.uniform(-1, 1, 2) * (width, height) * rng.uniform(0.1, 0.3) * layer_pace
-        layer = clip[0].astype(np.float32)
-        for n in range(frames):
-            shift = drift * n / max(1, frames - 1)
-            move = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
-            moved = cv2.warpAffine(layer, move, (width, height), borderMode=cv2.BORDER_REFLECT)
-            mask = cv2.warpAffine(alpha, move, (width, height))[..., None]
-            clip[n] = np.clip(clip[n] * (1 - mask) + moved * mask, 0, 255).astype(np.uint8)
+        _lay_piece(clip, alpha, drift * np.arange(frames)[:, None] / max(1, frames - 1))
     return clip
+
+
+def _lay_piece(clip: np.ndarray, alpha: np.ndarray, shifts: np.ndarray) -> None:
+    """Lay the piece of the first frame that `alpha` (H, W, 1) cuts out over every frame of `clip`, frame
+    n shifted by shifts[n] (dx, dy) pixels. Writes into `clip`."""
+    height, width = clip.shape[1:3]
+    layer = clip[0].astype(np.float32)
+    for n, (dx, dy) in enumerate(shifts):
+        move = np.float32([[1, 0, dx], [0, 1, dy]])
+        moved = cv2.warpAffine(layer, move, (width, height), borderMode=cv2.BORDER_REFLECT)
+        mask = cv2.warpAffine(alpha, move, (width, height))[..., None]
+        clip[n] = np.clip(clip[n] * (1 - mask) + moved * mask, 0, 255).astype(np.uint8)
 
 
 def _moving_piece(rng: np.random.Generator, clip: np.ndarray) -> np.ndarray:
@@ -152,12 +158,7 @@ def _moving_piece(rng: np.random.Generator, clip: np.ndarray) -> np.ndarray:
     else:
         path = np.sin(2 * np.pi * rng.uniform(0.15, 1.0) * along + rng.uniform(0, 2 * np.pi))
         path = path - path[0]  # swings, like a pendulum, from where it was
-    layer = clip[0].astype(np.float32)
-    for n, share in enumerate(path):
-        move = np.float32([[1, 0, reach[0] * share], [0, 1, reach[1] * share]])
-        moved = cv2.warpAffine(layer, move, (width, height), borderMode=cv2.BORDER_REFLECT)
-        mask = cv2.warpAffine(alpha, move, (width, height))[..., None]
-        clip[n] = np.clip(clip[n] * (1 - mask) + moved * mask, 0, 255).astype(np.uint8)
+    _lay_piece(clip, alpha, path[:, None] * reach)
     return clip
 
 
