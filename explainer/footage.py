@@ -144,8 +144,8 @@ def _lay_piece(clip: np.ndarray, alpha: np.ndarray, shifts: np.ndarray) -> None:
 
 def _moving_piece(rng: np.random.Generator, clip: np.ndarray) -> np.ndarray:
     """Something moving in a still scene: a piece of the first frame (an ellipse with a soft rim, up to
-    about a quarter of the frame) moving over the clip, gliding across it or swinging to and fro (a third
-    of a swing up to two swings in the clip), from a crawl to a brisk move; the rest stays put."""
+    about a quarter of the frame) moving over the clip, gliding across it or swinging to and fro (from a
+    sixth of a swing to a whole one over the clip), from a crawl to a brisk move; the rest stays put."""
     frames, height, width, _ = clip.shape
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     cx, cy = rng.uniform(0.2, 0.8) * width, rng.uniform(0.2, 0.8) * height
