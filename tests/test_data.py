@@ -135,13 +135,13 @@ def test_a_shot_crop_keeps_the_asked_shape_and_moves():
     assert short.shape == (16, 32, 32, 3)
 
 
-def _mean_change(clip: np.ndarray) -> float:
-    return float(np.abs(np.diff(clip.astype(np.float32), axis=0)).mean())
-
-
 def _pixel_change(clip: np.ndarray) -> np.ndarray:
     """Each pixel's mean |change| from frame to frame, (H, W)."""
     return np.abs(np.diff(clip.astype(np.float32), axis=0)).mean(axis=(0, 3))
+
+
+def _mean_change(clip: np.ndarray) -> float:
+    return float(_pixel_change(clip).mean())
 
 
 def test_a_photo_is_filmed_by_a_moving_a_slow_or_a_still_camera():
