@@ -2,7 +2,8 @@
 
 Each batch is clips of one random shape (wide, tall, square, or a one-frame image), made from:
 - a video shot: a random crop of a random aspect ratio and size, every k-th frame (k = 1-3), sometimes
-  played backwards, sometimes mirrored, colours mildly jittered;
+  played backwards, sometimes mirrored, colours mildly jittered, and some clips (shots and photos) lifted to
+  a bright scene or sunk to a dark one by a gamma curve;
 - a photograph filmed by a synthetic camera: a smooth pan, zoom and turn across it, sometimes with a
   second layer (a soft-edged piece of the photo) sliding over it at another speed, for parallax; the
   camera moves at full pace, slowly, or not at all (a tripod shot: the sensor's noise flickers and one
@@ -23,6 +24,9 @@ from .scenes import make_clip, random_clip_shape
 MIX = {"shot": 0.45, "photo": 0.4, "scene": 0.15}  # where a clip comes from
 CAMERA = {"moving": 0.3, "slow": 0.2, "still": 0.5}  # how a photo is filmed
 PACE = {"moving": (1.0, 1.0), "slow": (0.05, 0.25), "still": (0.0, 0.0)}  # the share of a full move, a range
+TONE_SHARE = 0.4  # the share of real clips given a new tone curve, to be bright (high-key) or dark (low-key)
+TONE_MEAN = (0.2, 0.9)  # the mean level (0-1) such a clip is brought to, drawn uniformly
+GAMMA = (0.25, 4.0)  # the tone curve's exponent stays within these
 
 
 def draw(rng: np.random.Generator, shares: dict) -> str:
@@ -45,6 +49,17 @@ def jitter_colour(rng: np.random.Generator, clip: np.ndarray, strength: float = 
     mean = values.mean()
     values = (values - mean) * contrast + mean + brightness
     return np.clip(values, 0, 255).round().astype(np.uint8)
+
+
+def tone_curve(rng: np.random.Generator, clip: np.ndarray) -> np.ndarray:
+    """The clip through one gamma curve, the same for every pixel and frame, chosen to bring its mean level
+    to one drawn from TONE_MEAN: an exponent under 1 lifts it towards white (a high-key scene, a bright studio
+    or snow), over 1 sinks it towards black. The footage's scenes are mid-toned (mean levels 19-134 of 255),
+    so without this a bright scene is one the model never saw."""
+    mean = float(np.clip(clip.mean() / 255, 0.02, 0.98))
+    gamma = float(np.clip(np.log(rng.uniform(*TONE_MEAN)) / np.log(mean), *GAMMA))
+    table = np.round(255 * (np.arange(256) / 255) ** gamma).astype(np.uint8)
+    return table[clip]
 
 
 def crop_shot(rng: np.random.Generator, shot: np.ndarray, frames: int, height: int, width: int) -> np.ndarray:
@@ -183,7 +198,8 @@ class FootageBuckets(torch.utils.data.IterableDataset):
         else:
             photo = self.footage.photos[rng.integers(len(self.footage.photos))]
             clip = film_photo(rng, photo, frames, height, width)
-        return jitter_colour(rng, clip)
+        clip = jitter_colour(rng, clip)
+        return tone_curve(rng, clip) if rng.random() < TONE_SHARE else clip
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -201,8 +217,9 @@ def describe(footage: Footage) -> dict:
     """What a training run drew from, for the weights' card."""
     return {"shots": len(footage.shots), "photos": len(footage.photos), "sources": list(footage.names),
             "mix": dict(MIX), "shot_frames": int(sum(len(s) for s in footage.shots)),
-            "camera": dict(CAMERA),
-            "note": "crops of every aspect, strides 1-3, reversed, mirrored, colour jitter; photos through "
+            "camera": dict(CAMERA), "tone": {"share": TONE_SHARE, "mean": list(TONE_MEAN), "gamma": list(GAMMA)},
+            "note": "crops of every aspect, strides 1-3, reversed, mirrored, colour jitter, sometimes a gamma curve "
+                    "to a bright or a dark scene; photos through "
                     "synthetic pan/zoom/turn with a parallax layer, the camera moving, slow or still (a tripod "
                     "shot with one piece gliding or swinging over the still scene); "
                     "procedural scenes"}

