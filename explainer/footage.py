@@ -2,14 +2,14 @@
 
 Each batch is clips of one random shape (wide, tall, square, or a one-frame image), made from:
 - a video shot: a random crop of a random aspect ratio and size, every k-th frame (k = 1-3), sometimes
-  played backwards, sometimes mirrored, colours mildly jittered, and some clips (shots and photos) lifted to
-  a bright scene or sunk to a dark one by a gamma curve;
+  played backwards, sometimes mirrored, colours mildly jittered;
 - a photograph filmed by a synthetic camera: a smooth pan, zoom and turn across it, sometimes with a
   second layer (a soft-edged piece of the photo) sliding over it at another speed, for parallax; the
   camera moves at full pace, slowly, or not at all (a tripod shot: the sensor's noise flickers and one
   piece moves over the still scene, gliding across or swinging to and fro, from a crawl to a brisk move),
   so that still scenes with something moving in them are in the mix as they are in real footage;
 - a procedural scene (explainer.scenes), so the made-up motions stay in the mix.
+Some of the shots and photos are then lifted to a bright scene or sunk to a dark one by a gamma curve.
 """
 from __future__ import annotations
 
